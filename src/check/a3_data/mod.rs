@@ -1,0 +1,6 @@
+//! Rules of family a3 (see checks.md).
+
+use crate::check::Rule;
+
+/// The rules of this family.
+pub const RULES: &[Rule] = &[];

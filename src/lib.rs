@@ -1,0 +1,16 @@
+//! archc — a compiler for system architectures.
+//!
+//! The pipeline, one module per stage: [`syntax`] (text → AST) → [`model`] (AST → typed IR,
+//! names resolved) → [`graph`] (IR → petgraph) → [`check`] (rules over IR and graph) →
+//! [`plan`] (capacity, latency, availability, cost) → `cli` (the only layer with I/O).
+//! [`load`] assembles a program from files and imports through a [`load::SourceReader`].
+
+pub mod check;
+pub mod cli;
+pub mod diagnostic;
+pub mod graph;
+pub mod load;
+pub mod model;
+pub mod plan;
+pub mod source;
+pub mod syntax;

@@ -1,0 +1,482 @@
+//! pest pairs → AST, and pest errors → diagnostics that say what was expected in words.
+
+use super::ast::*;
+use super::literal::{parse_quantity, Dimension, Quantity};
+use crate::diagnostic::Diagnostic;
+use crate::source::{FileId, Span};
+use pest::iterators::Pair;
+use pest::Parser;
+
+#[derive(pest_derive::Parser)]
+#[grammar = "../grammar/arch.pest"]
+struct ArchParser;
+
+/// Parses one file. On a syntax error the file is empty and the error is in the diagnostics;
+/// literal problems (unknown units, `30 s`) are reported without stopping the parse.
+pub fn parse(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
+    let mut diagnostics = Vec::new();
+    match ArchParser::parse(Rule::file, text) {
+        Ok(mut pairs) => {
+            let mut lower = Lower {
+                file,
+                diagnostics: &mut diagnostics,
+            };
+            let ast = pairs
+                .next()
+                .map(|p| lower.file(p))
+                .unwrap_or_default();
+            (ast, diagnostics)
+        }
+        Err(error) => {
+            diagnostics.push(syntax_error(file, text, &error));
+            (File::default(), diagnostics)
+        }
+    }
+}
+
+struct Lower<'d> {
+    file: FileId,
+    diagnostics: &'d mut Vec<Diagnostic>,
+}
+
+impl Lower<'_> {
+    fn span(&self, pair: &Pair<Rule>) -> Span {
+        let s = pair.as_span();
+        Span::new(self.file, s.start(), s.end())
+    }
+
+    fn file(&mut self, pair: Pair<Rule>) -> File {
+        let mut file = File {
+            complete: true,
+            ..File::default()
+        };
+        for item in pair.into_inner() {
+            match item.as_rule() {
+                Rule::import => {
+                    let span = self.span(&item);
+                    let path = item
+                        .into_inner()
+                        .next()
+                        .map(|s| self.string(s))
+                        .unwrap_or_default();
+                    file.imports.push(Import { path, span });
+                }
+                Rule::block => file.blocks.push(self.block(item)),
+                _ => {}
+            }
+        }
+        file
+    }
+
+    fn ident(&self, pair: Pair<Rule>) -> Ident {
+        Ident {
+            span: self.span(&pair),
+            text: pair.as_str().to_string(),
+        }
+    }
+
+    fn block(&mut self, pair: Pair<Rule>) -> Block {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let kind = inner
+            .next()
+            .map(|p| self.ident(p))
+            .unwrap_or_else(|| Ident {
+                text: String::new(),
+                span,
+            });
+        let mut head = kind.span;
+        let mut labels = Vec::new();
+        let mut items = Vec::new();
+        for p in inner {
+            match p.as_rule() {
+                Rule::label => {
+                    let label_span = self.span(&p);
+                    head = head.to(label_span);
+                    if let Some(l) = p.into_inner().next() {
+                        let quoted = l.as_rule() == Rule::string;
+                        let text = if quoted {
+                            self.string(l)
+                        } else {
+                            l.as_str().to_string()
+                        };
+                        labels.push(Label {
+                            text,
+                            quoted,
+                            span: label_span,
+                        });
+                    }
+                }
+                Rule::attribute => items.push(Item::Attribute(self.attribute(p))),
+                Rule::block => items.push(Item::Block(self.block(p))),
+                _ => {}
+            }
+        }
+        Block {
+            kind,
+            labels,
+            items,
+            span,
+            head,
+        }
+    }
+
+    fn attribute(&mut self, pair: Pair<Rule>) -> Attribute {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let key = match inner.next() {
+            Some(k) => self.key(k),
+            None => Key {
+                text: String::new(),
+                form: KeyForm::Ident,
+                span,
+            },
+        };
+        let value = match inner.next() {
+            Some(v) => self.value(v),
+            None => Value {
+                kind: ValueKind::Bool(false),
+                span,
+            },
+        };
+        Attribute { key, value, span }
+    }
+
+    fn key(&mut self, pair: Pair<Rule>) -> Key {
+        let span = self.span(&pair);
+        match pair.into_inner().next() {
+            Some(k) if k.as_rule() == Rule::string => Key {
+                text: self.string(k),
+                form: KeyForm::String,
+                span,
+            },
+            Some(k) if k.as_rule() == Rule::integer => Key {
+                text: k.as_str().to_string(),
+                form: KeyForm::Integer,
+                span,
+            },
+            Some(k) => Key {
+                text: k.as_str().to_string(),
+                form: KeyForm::Ident,
+                span,
+            },
+            None => Key {
+                text: String::new(),
+                form: KeyForm::Ident,
+                span,
+            },
+        }
+    }
+
+    fn value(&mut self, pair: Pair<Rule>) -> Value {
+        // `value` wraps exactly one alternative.
+        let span = self.span(&pair);
+        let inner = match pair.as_rule() {
+            Rule::value => match pair.into_inner().next() {
+                Some(p) => p,
+                None => {
+                    return Value {
+                        kind: ValueKind::Bool(false),
+                        span,
+                    }
+                }
+            },
+            _ => pair,
+        };
+        let kind = match inner.as_rule() {
+            Rule::quantity => ValueKind::Quantity(self.quantity(inner.as_str(), span)),
+            Rule::spaced_quantity => {
+                let compact: String = inner.as_str().split_whitespace().collect();
+                self.diagnostics.push(
+                    Diagnostic::error(
+                        "A001",
+                        span,
+                        format!("no whitespace is allowed inside a literal: `{}`", inner.as_str()),
+                    )
+                    .with_primary_label("a number and its unit must touch")
+                    .with_help(format!("write `{compact}`")),
+                );
+                ValueKind::Quantity(self.quantity(&compact, span))
+            }
+            Rule::range => {
+                let mut parts = inner.into_inner();
+                let mut side = |p: Option<Pair<Rule>>| -> Value {
+                    match p {
+                        Some(p) => {
+                            let s = self.span(&p);
+                            Value {
+                                kind: ValueKind::Quantity(self.quantity(p.as_str(), s)),
+                                span: s,
+                            }
+                        }
+                        None => Value {
+                            kind: ValueKind::Bool(false),
+                            span,
+                        },
+                    }
+                };
+                let low = side(parts.next());
+                let high = side(parts.next());
+                ValueKind::Range(Box::new(low), Box::new(high))
+            }
+            Rule::string => ValueKind::String(self.string(inner)),
+            Rule::boolean => ValueKind::Bool(inner.as_str() == "true"),
+            Rule::list => ValueKind::List(inner.into_inner().map(|p| self.value(p)).collect()),
+            Rule::map => ValueKind::Map(
+                inner
+                    .into_inner()
+                    .filter(|p| p.as_rule() == Rule::attribute)
+                    .map(|p| self.attribute(p))
+                    .collect(),
+            ),
+            Rule::call => {
+                let mut parts = inner.into_inner();
+                let name = match parts.next() {
+                    Some(p) => self.ident(p),
+                    None => Ident {
+                        text: String::new(),
+                        span,
+                    },
+                };
+                let args = parts.map(|a| self.arg(a)).collect();
+                ValueKind::Call { name, args }
+            }
+            Rule::path => ValueKind::Path(inner.into_inner().map(|p| self.ident(p)).collect()),
+            Rule::ident => ValueKind::Name(inner.as_str().to_string()),
+            _ => ValueKind::Name(inner.as_str().to_string()),
+        };
+        Value { kind, span }
+    }
+
+    fn arg(&mut self, pair: Pair<Rule>) -> Arg {
+        let Some(inner) = pair.into_inner().next() else {
+            return Arg {
+                name: None,
+                value: Value {
+                    kind: ValueKind::Bool(false),
+                    span: Span::default(),
+                },
+            };
+        };
+        if inner.as_rule() == Rule::named_arg {
+            let mut parts = inner.into_inner();
+            let name = parts.next().map(|p| self.ident(p));
+            let value = match parts.next() {
+                Some(v) => self.value(v),
+                None => Value {
+                    kind: ValueKind::Bool(false),
+                    span: Span::default(),
+                },
+            };
+            Arg { name, value }
+        } else {
+            Arg {
+                name: None,
+                value: self.value(inner),
+            }
+        }
+    }
+
+    fn quantity(&mut self, text: &str, span: Span) -> Quantity {
+        match parse_quantity(text) {
+            Ok(q) => q,
+            Err(e) => {
+                self.diagnostics.push(
+                    Diagnostic::error("A001", span, e.message)
+                        .with_primary_label("not a valid literal")
+                        .with_help(e.help),
+                );
+                Quantity {
+                    value: 0.0,
+                    dimension: Dimension::Count,
+                    per_seconds: None,
+                    integral: true,
+                }
+            }
+        }
+    }
+
+    fn string(&mut self, pair: Pair<Rule>) -> String {
+        let raw = pair
+            .into_inner()
+            .next()
+            .map(|p| p.as_str())
+            .unwrap_or_default();
+        unescape(raw)
+    }
+}
+
+fn unescape(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut chars = raw.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push('\n'),
+            Some('t') => out.push('\t'),
+            Some('u') => {
+                let hex: String = chars
+                    .by_ref()
+                    .skip(1)
+                    .take_while(|c| *c != '}')
+                    .collect();
+                if let Some(ch) = u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32) {
+                    out.push(ch);
+                }
+            }
+            Some(other) => out.push(other),
+            None => {}
+        }
+    }
+    out
+}
+
+/// Words for what the grammar expected, by rule.
+fn expected_words(rule: &Rule) -> Option<&'static str> {
+    Some(match rule {
+        Rule::value | Rule::quantity | Rule::range | Rule::spaced_quantity | Rule::list | Rule::map
+        | Rule::call | Rule::path | Rule::boolean => "a value such as 30s, \"text\" or a name",
+        Rule::string | Rule::string_inner => "a string in double quotes",
+        Rule::escape => "an escape such as \\n, \\\", \\\\ or \\u{1F600}",
+        Rule::ident | Rule::label => "a name",
+        Rule::key => "an attribute name",
+        Rule::attribute | Rule::block => "an attribute (`name = value`), a nested block or `}`",
+        Rule::import => "`import \"file.arch\"` or a block",
+        Rule::arg | Rule::named_arg => "an argument",
+        Rule::EOI => "the end of the file",
+        Rule::integer => "an integer",
+        _ => return None,
+    })
+}
+
+fn syntax_error(file: FileId, text: &str, error: &pest::error::Error<Rule>) -> Diagnostic {
+    use pest::error::{ErrorVariant, InputLocation};
+    let (start, end) = match error.location {
+        InputLocation::Pos(p) => (p, p),
+        InputLocation::Span((s, e)) => (s, e),
+    };
+    // Point at the offending token rather than at an empty position.
+    let token_end = text[start..]
+        .char_indices()
+        .find(|(i, c)| *i > 0 && (c.is_whitespace() || "{}[](),=\"".contains(*c)))
+        .map(|(i, _)| start + i)
+        .unwrap_or(text.len())
+        .max(end);
+    let end = if token_end > start { token_end } else { (start + 1).min(text.len()) };
+    let span = Span::new(file, start, end);
+    let found = describe_found(text, start);
+    let mut expected: Vec<&'static str> = match &error.variant {
+        ErrorVariant::ParsingError { positives, .. } => {
+            positives.iter().filter_map(expected_words).collect()
+        }
+        ErrorVariant::CustomError { .. } => Vec::new(),
+    };
+    expected.sort_unstable();
+    expected.dedup();
+    let context = context_hint(text, start);
+    let expected_text = match expected.len() {
+        0 => "something else".to_string(),
+        1 => expected[0].to_string(),
+        _ => {
+            let (last, rest) = expected.split_last().map(|(l, r)| (*l, r)).unwrap_or(("", &[]));
+            format!("{} or {}", rest.join(", "), last)
+        }
+    };
+    let mut d = Diagnostic::error("A001", span, format!("expected {expected_text}, found {found}"))
+        .with_primary_label(format!("expected {expected_text}"));
+    d.help = Some(context.unwrap_or_else(|| {
+        "blocks look like `kind name { attribute = value }`; values are literals (30s, 4GB, 70%, 100/min), strings, names, lists [a, b] or calls f(x)".to_string()
+    }));
+    d
+}
+
+fn describe_found(text: &str, at: usize) -> String {
+    match text[at..].chars().next() {
+        None => "the end of the file".to_string(),
+        Some(c) if c == '\n' || c == '\r' => "the end of the line".to_string(),
+        Some(_) => {
+            let token: String = text[at..]
+                .chars()
+                .take_while(|c| !c.is_whitespace())
+                .take(20)
+                .collect();
+            format!("`{token}`")
+        }
+    }
+}
+
+fn context_hint(text: &str, at: usize) -> Option<String> {
+    let rest = &text[at..];
+    let before = text[..at].trim_end();
+    if rest.starts_with(':') {
+        return Some("attributes use `=`, not `:`: write `name = value`".into());
+    }
+    if rest.is_empty() && text.matches('{').count() > text.matches('}').count() {
+        return Some("a block is not closed: add the missing `}`".into());
+    }
+    if before.ends_with('=') && rest.starts_with('\'') {
+        return Some("strings use double quotes: \"text\"".into());
+    }
+    if rest.starts_with(|c: char| c.is_ascii_uppercase()) && before.ends_with(['{', '}']) {
+        return Some("names are lowercase: `[a-z][a-z0-9_-]*`".into());
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(text: &str) -> File {
+        let (f, d) = parse(FileId(0), text);
+        assert!(d.is_empty(), "unexpected diagnostics: {d:?}");
+        f
+    }
+
+    #[test]
+    fn parses_blocks_attributes_and_values() {
+        let f = ok(r#"
+            // a comment /* not nested here */
+            import "other.arch"
+            /* outer /* nested */ still comment */
+            service users {
+              replicas = 2..10; port = 8081,
+              endpoint get { route = "GET /u/:id" reads = [db.users] work = 2ms }
+              x = hash(user_id, parts = 4)
+              m = { us = 0  eu = 1 }
+            }
+        "#);
+        assert_eq!(f.imports.len(), 1);
+        assert_eq!(f.blocks.len(), 1);
+        assert_eq!(f.blocks[0].items.len(), 5);
+    }
+
+    #[test]
+    fn syntax_errors_use_words() {
+        let (_, d) = parse(FileId(0), "service a { port = }");
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].code, "A001");
+        assert!(d[0].message.contains("a value such as"), "{}", d[0].message);
+        assert!(!d[0].message.contains("Rule"), "{}", d[0].message);
+    }
+
+    #[test]
+    fn spaced_literal_gets_a_fix() {
+        let (f, d) = parse(FileId(0), "cache c { ttl = 30 s }");
+        assert_eq!(f.blocks.len(), 1);
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].help.as_deref(), Some("write `30s`"));
+    }
+
+    #[test]
+    fn strings_unescape() {
+        let f = ok(r#"a b { s = "q\"\\\n\u{41}" }"#);
+        let Item::Attribute(a) = &f.blocks[0].items[0] else {
+            panic!("attribute expected")
+        };
+        assert!(matches!(&a.value.kind, ValueKind::String(s) if s == "q\"\\\nA"));
+    }
+}
