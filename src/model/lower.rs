@@ -56,6 +56,7 @@ pub fn lower_program(files: &[(FileId, ast::File)]) -> (Program, Vec<Diagnostic>
             }
         }
     }
+    program.reindex();
     duplicate_names(&program, &sink);
     resolve::resolve(&mut program, &sink);
     let mut diagnostics = sink.diagnostics.into_inner();
@@ -65,11 +66,16 @@ pub fn lower_program(files: &[(FileId, ast::File)]) -> (Program, Vec<Diagnostic>
 
 fn duplicate_names(program: &Program, sink: &Sink) {
     let components = program.components();
-    for (i, (kind, name)) in components.iter().enumerate() {
+    let mut first_of: std::collections::HashMap<&str, (Kind, &super::Name)> = std::collections::HashMap::new();
+    for (kind, name) in components.iter() {
         if name.value.is_empty() {
             continue;
         }
-        if let Some((first_kind, first)) = components[..i].iter().find(|(_, n)| n.value == name.value) {
+        let seen = first_of.get(name.value.as_str()).copied();
+        if seen.is_none() {
+            first_of.insert(name.value.as_str(), (*kind, name));
+        }
+        if let Some((first_kind, first)) = seen {
             sink.push(
                 Diagnostic::error("A003", name.span, format!("the name `{}` is already used", name.value))
                     .with_primary_label(format!("this {kind} reuses it"))

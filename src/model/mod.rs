@@ -17,6 +17,7 @@ pub use value::*;
 
 use schemars::JsonSchema;
 use serde::Serialize;
+use std::collections::HashMap;
 
 keyword_enum! {
     /// The top-level kinds of component.
@@ -47,46 +48,47 @@ pub struct Program {
     pub queues: Vec<Queue>,
     pub cdns: Vec<Cdn>,
     pub jobs: Vec<Job>,
+    /// Name → (kind, position in its list); the first declaration wins.
+    #[serde(skip)]
+    #[schemars(skip)]
+    index: HashMap<String, (Kind, usize)>,
 }
 
 /// A name as declared, with the span of the block head.
 pub type Name = Spanned<String>;
 
 impl Program {
+    /// Rebuilds the name index; lowering calls it once every component is known.
+    pub fn reindex(&mut self) {
+        let mut index = HashMap::new();
+        let positions: Vec<(Kind, String, usize)> = {
+            let mut counters: HashMap<Kind, usize> = HashMap::new();
+            self.components()
+                .into_iter()
+                .map(|(k, n)| {
+                    let c = counters.entry(k).or_insert(0);
+                    let pos = *c;
+                    *c += 1;
+                    (k, n.value.clone(), pos)
+                })
+                .collect()
+        };
+        for (k, n, pos) in positions {
+            index.entry(n).or_insert((k, pos));
+        }
+        self.index = index;
+    }
+
+    fn lookup(&self, name: &str, kind: Kind) -> Option<usize> {
+        match self.index.get(name) {
+            Some((k, i)) if *k == kind => Some(*i),
+            _ => None,
+        }
+    }
+
     /// The kind of the component with this (normalised) name.
     pub fn kind_of(&self, name: &str) -> Option<Kind> {
-        let is = |n: &Name| n.value == name;
-        if self.system.as_ref().is_some_and(|s| is(&s.name)) {
-            return Some(Kind::System);
-        }
-        if self.regions.iter().any(|c| is(&c.name)) {
-            return Some(Kind::Region);
-        }
-        if self.limits.iter().any(|c| is(&c.name)) {
-            return Some(Kind::Limit);
-        }
-        if self.gateways.iter().any(|c| is(&c.name)) {
-            return Some(Kind::Gateway);
-        }
-        if self.services.iter().any(|c| is(&c.name)) {
-            return Some(Kind::Service);
-        }
-        if self.databases.iter().any(|c| is(&c.name)) {
-            return Some(Kind::Database);
-        }
-        if self.caches.iter().any(|c| is(&c.name)) {
-            return Some(Kind::Cache);
-        }
-        if self.queues.iter().any(|c| is(&c.name)) {
-            return Some(Kind::Queue);
-        }
-        if self.cdns.iter().any(|c| is(&c.name)) {
-            return Some(Kind::Cdn);
-        }
-        if self.jobs.iter().any(|c| is(&c.name)) {
-            return Some(Kind::Job);
-        }
-        None
+        self.index.get(name).map(|(k, _)| *k)
     }
 
     /// Every top-level component as (kind, name).
@@ -109,35 +111,35 @@ impl Program {
 
     /// The service with this name.
     pub fn service(&self, name: &str) -> Option<&Service> {
-        self.services.iter().find(|c| c.name.value == name)
+        self.lookup(name, Kind::Service).and_then(|i| self.services.get(i))
     }
     /// The gateway with this name.
     pub fn gateway(&self, name: &str) -> Option<&Gateway> {
-        self.gateways.iter().find(|c| c.name.value == name)
+        self.lookup(name, Kind::Gateway).and_then(|i| self.gateways.get(i))
     }
     /// The database with this name.
     pub fn database(&self, name: &str) -> Option<&Database> {
-        self.databases.iter().find(|c| c.name.value == name)
+        self.lookup(name, Kind::Database).and_then(|i| self.databases.get(i))
     }
     /// The cache with this name.
     pub fn cache(&self, name: &str) -> Option<&Cache> {
-        self.caches.iter().find(|c| c.name.value == name)
+        self.lookup(name, Kind::Cache).and_then(|i| self.caches.get(i))
     }
     /// The queue with this name.
     pub fn queue(&self, name: &str) -> Option<&Queue> {
-        self.queues.iter().find(|c| c.name.value == name)
+        self.lookup(name, Kind::Queue).and_then(|i| self.queues.get(i))
     }
     /// The limit with this name.
     pub fn limit(&self, name: &str) -> Option<&Limit> {
-        self.limits.iter().find(|c| c.name.value == name)
+        self.lookup(name, Kind::Limit).and_then(|i| self.limits.get(i))
     }
     /// The region with this name.
     pub fn region(&self, name: &str) -> Option<&Region> {
-        self.regions.iter().find(|c| c.name.value == name)
+        self.lookup(name, Kind::Region).and_then(|i| self.regions.get(i))
     }
     /// The CDN with this name.
     pub fn cdn(&self, name: &str) -> Option<&Cdn> {
-        self.cdns.iter().find(|c| c.name.value == name)
+        self.lookup(name, Kind::Cdn).and_then(|i| self.cdns.get(i))
     }
     /// `service.endpoint`.
     pub fn endpoint(&self, path: &PathRef) -> Option<(&Service, &Endpoint)> {
