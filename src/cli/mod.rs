@@ -38,6 +38,9 @@ enum Command {
         /// Print the resolved IR (every default filled in) as JSON instead of diagnostics.
         #[arg(long, value_enum)]
         emit: Option<Emit>,
+        /// Show every default archc filled in: the same as `--emit ir`.
+        #[arg(long)]
+        explain_defaults: bool,
     },
     /// Explain a rule: what it protects against, a failing example and the fix.
     Explain {
@@ -80,7 +83,13 @@ enum GraphFormat {
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
-        Command::Check { paths, format, deny, emit } => run_check(&paths, format, deny.is_some(), emit.is_some()),
+        Command::Check {
+            paths,
+            format,
+            deny,
+            emit,
+            explain_defaults,
+        } => run_check(&paths, format, deny.is_some(), emit.is_some() || explain_defaults),
         Command::Explain { code } => run_explain(code.as_deref()),
         Command::Graph { file, format } => run_graph(&file, format),
         Command::Schema => {
@@ -110,29 +119,37 @@ fn usage_error(message: &str) -> u8 {
     2
 }
 
-/// Lowers, builds the graph and runs the rules: the full front end for one program.
+/// Builds the graph and runs the rules over a loaded program. Rules run even when lowering
+/// found errors, so one run reports every problem; a file that did not parse at all
+/// contributes nothing, and then rules are skipped to avoid follow-on noise.
 pub fn analyse(loaded: &mut Loaded, catalogue: &Catalogue) {
+    if loaded.incomplete {
+        return;
+    }
     let graph = graph::build(&loaded.program);
     let mut more = check::check(&loaded.program, &graph, catalogue);
     loaded.diagnostics.append(&mut more);
+    loaded.diagnostics.sort_by_key(|d| (d.span.file, d.span.start, d.code));
+}
+
+/// Loads and checks every program the paths name (the work of `archc check`).
+pub fn check_paths(paths: &[PathBuf]) -> Result<Vec<Loaded>, String> {
+    let programs = files::discover(paths)?;
+    let catalogue = Catalogue::builtin();
+    Ok(programs
+        .into_iter()
+        .map(|mut l| {
+            analyse(&mut l, &catalogue);
+            l
+        })
+        .collect())
 }
 
 fn run_check(paths: &[PathBuf], format: Format, deny_warnings: bool, emit_ir: bool) -> u8 {
-    let programs = match files::discover(paths) {
+    let mut loaded = match check_paths(paths) {
         Ok(p) => p,
         Err(message) => return usage_error(&message),
     };
-    let catalogue = Catalogue::builtin();
-    let mut loaded: Vec<Loaded> = programs
-        .into_iter()
-        .map(|p| {
-            let mut l = p;
-            if !l.has_errors() {
-                analyse(&mut l, &catalogue);
-            }
-            l
-        })
-        .collect();
     if emit_ir {
         let irs: Vec<&crate::model::Program> = loaded.iter().map(|l| &l.program).collect();
         let json = if irs.len() == 1 { serde_json::to_string_pretty(irs[0]) } else { serde_json::to_string_pretty(&irs) };

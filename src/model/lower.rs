@@ -2,7 +2,7 @@
 //! are unique across all files, then resolve every reference.
 
 use super::kinds::*;
-use super::reader::Sink;
+use super::reader::{Coverage, Sink};
 use super::{resolve, Kind, Keyword, Program};
 use crate::diagnostic::{closest, Diagnostic};
 use crate::source::FileId;
@@ -10,7 +10,26 @@ use crate::syntax::ast;
 
 /// Lowers the parsed files of one program into the IR, with its diagnostics.
 pub fn lower_program(files: &[(FileId, ast::File)]) -> (Program, Vec<Diagnostic>) {
-    let sink = Sink::default();
+    lower_with(files, Sink::default())
+}
+
+/// Which attributes and nested blocks the language has (per block kind) and which of them
+/// the given files use: the basis of the "examples use every feature" test.
+pub fn feature_coverage(files: &[(FileId, ast::File)]) -> Coverage {
+    let sink = Sink {
+        coverage: Some(Default::default()),
+        ..Sink::default()
+    };
+    let (_, _, sink) = lower_inner(files, sink);
+    sink.coverage.map(|c| c.into_inner()).unwrap_or_default()
+}
+
+fn lower_with(files: &[(FileId, ast::File)], sink: Sink) -> (Program, Vec<Diagnostic>) {
+    let (program, diagnostics, _) = lower_inner(files, sink);
+    (program, diagnostics)
+}
+
+fn lower_inner(files: &[(FileId, ast::File)], sink: Sink) -> (Program, Vec<Diagnostic>, Sink) {
     let mut program = Program::default();
     let mut system_block: Option<&ast::Block> = None;
     for (_, file) in files {
@@ -59,9 +78,9 @@ pub fn lower_program(files: &[(FileId, ast::File)]) -> (Program, Vec<Diagnostic>
     program.reindex();
     duplicate_names(&program, &sink);
     resolve::resolve(&mut program, &sink);
-    let mut diagnostics = sink.diagnostics.into_inner();
+    let mut diagnostics = sink.diagnostics.take();
     diagnostics.sort_by_key(|d| (d.span.file, d.span.start));
-    (program, diagnostics)
+    (program, diagnostics, sink)
 }
 
 fn duplicate_names(program: &Program, sink: &Sink) {

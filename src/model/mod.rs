@@ -12,7 +12,7 @@ pub mod reader;
 mod resolve;
 
 pub use kinds::*;
-pub use lower::lower_program;
+pub use lower::{feature_coverage, lower_program};
 pub use value::*;
 
 use schemars::JsonSchema;

@@ -40,6 +40,16 @@ pub struct PendingRef {
 pub struct Sink {
     pub diagnostics: RefCell<Vec<Diagnostic>>,
     pub refs: RefCell<Vec<PendingRef>>,
+    /// When set, records which attributes and blocks each kind knows and which were written.
+    pub coverage: Option<RefCell<Coverage>>,
+}
+
+/// Language features known to the lowering and features a set of programs used, as
+/// `block-kind.attribute` or `block-kind.block-kind` (see `model::feature_coverage`).
+#[derive(Debug, Default, Clone)]
+pub struct Coverage {
+    pub known: std::collections::BTreeSet<String>,
+    pub used: std::collections::BTreeSet<String>,
 }
 
 impl Sink {
@@ -155,11 +165,13 @@ impl<'a> Reader<'a> {
     /// The raw attribute `name`, marking it known and used.
     pub fn attr(&self, name: &'static str) -> Option<&'a Attribute> {
         self.known_attrs.borrow_mut().push(name);
+        self.record(name, false);
         let i = self
             .attrs
             .iter()
             .position(|a| a.key.form == KeyForm::Ident && norm_key(&a.key.text) == name)?;
         self.used_attrs[i].set(true);
+        self.record(name, true);
         Some(self.attrs[i])
     }
 
@@ -180,7 +192,9 @@ impl<'a> Reader<'a> {
     /// Every nested block of this kind, in order.
     pub fn blocks(&self, kind: &'static str) -> Vec<&'a Block> {
         self.known_blocks.borrow_mut().push(kind);
-        self.blocks
+        self.record(kind, false);
+        let found: Vec<&'a Block> = self
+            .blocks
             .iter()
             .enumerate()
             .filter(|(_, b)| b.kind.text == kind)
@@ -188,7 +202,23 @@ impl<'a> Reader<'a> {
                 self.used_blocks[i].set(true);
                 *b
             })
-            .collect()
+            .collect();
+        if !found.is_empty() {
+            self.record(kind, true);
+        }
+        found
+    }
+
+    fn record(&self, name: &str, used: bool) {
+        if let Some(cov) = &self.sink.coverage {
+            let feature = format!("{}.{name}", self.block.kind.text);
+            let mut cov = cov.borrow_mut();
+            if used {
+                cov.used.insert(feature);
+            } else {
+                cov.known.insert(feature);
+            }
+        }
     }
 
     /// Reports a required attribute that is missing (A007).

@@ -231,3 +231,91 @@ macro_rules! keyword_enum {
         }
     };
 }
+
+/// `1500` → `1.5`, `2` → `2`: figures without trailing zeros.
+pub fn figure(x: f64) -> String {
+    let s = format!("{:.3}", x);
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s.is_empty() || s == "-" {
+        "0".into()
+    } else {
+        s.to_string()
+    }
+}
+
+impl std::fmt::Display for Millis {
+    /// In the largest unit that keeps the figure readable: `250ms`, `30s`, `5m`, `2h`, `7d`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ms = self.0;
+        let units: [(f64, &str); 5] = [(86_400_000.0, "d"), (3_600_000.0, "h"), (60_000.0, "m"), (1_000.0, "s"), (1.0, "ms")];
+        for (size, unit) in units {
+            if ms.abs() >= size && (ms / size * 1000.0).round() % 10.0 == 0.0 || size == 1.0 {
+                return write!(f, "{}{unit}", figure(ms / size));
+            }
+        }
+        write!(f, "{}ms", figure(ms))
+    }
+}
+
+impl std::fmt::Display for Bytes {
+    /// `4KB`, `1.5GB`, in powers of 1000.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let units: [(f64, &str); 6] = [(1e15, "PB"), (1e12, "TB"), (1e9, "GB"), (1e6, "MB"), (1e3, "KB"), (1.0, "B")];
+        for (size, unit) in units {
+            if self.0.abs() >= size || size == 1.0 {
+                return write!(f, "{}{unit}", figure(self.0 / size));
+            }
+        }
+        write!(f, "{}B", figure(self.0))
+    }
+}
+
+impl std::fmt::Display for Percent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}%", figure(self.0))
+    }
+}
+
+impl std::fmt::Display for Rate {
+    /// As written where possible: `100/min`, `12000/s`, `40GB/mo`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let window = match self.window_s {
+            w if w == 1.0 => "s",
+            w if w == 60.0 => "min",
+            w if w == 3_600.0 => "h",
+            w if w == 86_400.0 => "day",
+            w if w == 604_800.0 => "w",
+            w if w == 2_592_000.0 => "mo",
+            w if w == 31_536_000.0 => "y",
+            _ => return write!(f, "{}/s", figure(self.per_second())),
+        };
+        match self.unit {
+            RateUnit::Count => write!(f, "{}/{window}", figure(self.amount)),
+            RateUnit::Bytes => write!(f, "{}/{window}", Bytes(self.amount)),
+            RateUnit::Percent => write!(f, "{}/{window}", Percent(self.amount)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_print_in_their_natural_unit() {
+        assert_eq!(Millis(250.0).to_string(), "250ms");
+        assert_eq!(Millis(30_000.0).to_string(), "30s");
+        assert_eq!(Millis(300_000.0).to_string(), "5m");
+        assert_eq!(Millis(1_500.0).to_string(), "1.5s");
+        assert_eq!(Millis(7.0 * 86_400_000.0).to_string(), "7d");
+        assert_eq!(Millis(0.0).to_string(), "0ms");
+    }
+
+    #[test]
+    fn sizes_rates_and_percents_print_as_written() {
+        assert_eq!(Bytes(4_000.0).to_string(), "4KB");
+        assert_eq!(Percent(99.95).to_string(), "99.95%");
+        let r = Rate { amount: 100.0, window_s: 60.0, unit: RateUnit::Count };
+        assert_eq!(r.to_string(), "100/min");
+    }
+}
