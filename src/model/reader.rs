@@ -166,11 +166,14 @@ impl<'a> Reader<'a> {
     pub fn attr(&self, name: &'static str) -> Option<&'a Attribute> {
         self.known_attrs.borrow_mut().push(name);
         self.record(name, false);
-        let i = self
-            .attrs
-            .iter()
-            .position(|a| a.key.form == KeyForm::Ident && norm_key(&a.key.text) == name)?;
-        self.used_attrs[i].set(true);
+        let matches = |a: &&Attribute| a.key.form == KeyForm::Ident && norm_key(&a.key.text) == name;
+        let i = self.attrs.iter().position(|a| matches(&a))?;
+        // A repeated attribute is A003, not also "unknown".
+        for (a, used) in self.attrs.iter().zip(&self.used_attrs) {
+            if matches(a) {
+                used.set(true);
+            }
+        }
         self.record(name, true);
         Some(self.attrs[i])
     }
@@ -259,6 +262,9 @@ impl<'a> Reader<'a> {
 
     /// Reports a value of the wrong type (A005).
     pub fn wrong_type(&self, name: &str, value: &Value, expected: &str) {
+        if matches!(value.kind, ValueKind::Invalid) {
+            return; // Already reported as a syntax error.
+        }
         self.sink.push(
             Diagnostic::error(
                 "A005",

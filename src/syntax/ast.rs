@@ -96,6 +96,8 @@ pub enum ValueKind {
     Call { name: Ident, args: Vec<Arg> },
     List(Vec<Value>),
     Map(Vec<Attribute>),
+    /// A literal that could not be read; already reported, and ignored by later stages.
+    Invalid,
 }
 
 /// A call argument, positional or named.
@@ -118,6 +120,7 @@ impl ValueKind {
             ValueKind::Call { name, .. } => format!("a call `{}(...)`", name.text),
             ValueKind::List(_) => "a list".into(),
             ValueKind::Map(_) => "a map".into(),
+            ValueKind::Invalid => "an invalid literal".into(),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! pest pairs → AST, and pest errors → diagnostics that say what was expected in words.
 
 use super::ast::*;
-use super::literal::{parse_quantity, Dimension, Quantity};
+use super::literal::{parse_quantity, Quantity};
 use crate::diagnostic::Diagnostic;
 use crate::source::{FileId, Span};
 use pest::iterators::Pair;
@@ -184,7 +184,7 @@ impl Lower<'_> {
             _ => pair,
         };
         let kind = match inner.as_rule() {
-            Rule::quantity => ValueKind::Quantity(self.quantity(inner.as_str(), span)),
+            Rule::quantity => self.quantity(inner.as_str(), span).map_or(ValueKind::Invalid, ValueKind::Quantity),
             Rule::spaced_quantity => {
                 let compact: String = inner.as_str().split_whitespace().collect();
                 self.diagnostics.push(
@@ -196,7 +196,7 @@ impl Lower<'_> {
                     .with_primary_label("a number and its unit must touch")
                     .with_help(format!("write `{compact}`")),
                 );
-                ValueKind::Quantity(self.quantity(&compact, span))
+                self.quantity(&compact, span).map_or(ValueKind::Invalid, ValueKind::Quantity)
             }
             Rule::range => {
                 let mut parts = inner.into_inner();
@@ -205,7 +205,7 @@ impl Lower<'_> {
                         Some(p) => {
                             let s = self.span(&p);
                             Value {
-                                kind: ValueKind::Quantity(self.quantity(p.as_str(), s)),
+                                kind: self.quantity(p.as_str(), s).map_or(ValueKind::Invalid, ValueKind::Quantity),
                                 span: s,
                             }
                         }
@@ -277,21 +277,16 @@ impl Lower<'_> {
         }
     }
 
-    fn quantity(&mut self, text: &str, span: Span) -> Quantity {
+    fn quantity(&mut self, text: &str, span: Span) -> Option<Quantity> {
         match parse_quantity(text) {
-            Ok(q) => q,
+            Ok(q) => Some(q),
             Err(e) => {
                 self.diagnostics.push(
                     Diagnostic::error("A001", span, e.message)
                         .with_primary_label("not a valid literal")
                         .with_help(e.help),
                 );
-                Quantity {
-                    value: 0.0,
-                    dimension: Dimension::Count,
-                    per_seconds: None,
-                    integral: true,
-                }
+                None
             }
         }
     }

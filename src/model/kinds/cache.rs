@@ -125,7 +125,9 @@ pub(crate) fn lower_cache(block: &Block, sink: &Sink) -> Cache {
                 kind: Spanned::new(kind, label.span),
                 entries: l.int("entries", 1),
                 size: if is_redis { None } else { l.size("size") },
-                ttl: required(&l, "ttl", "10m", l.positive_duration("ttl")),
+                // Optional (unlike language.md's `*`): a layer without a TTL is legitimate when
+                // the cache is invalidated, and A202 warns when it is not.
+                ttl: l.positive_duration("ttl"),
                 nodes: if is_redis { l.int("nodes", 1).unwrap_or_else(|| dflt(&l, 1)) } else { dflt(&l, 1) },
                 memory: if is_redis { l.size("memory") } else { None },
                 eviction: if is_redis { l.keyword("eviction").unwrap_or_else(|| dflt(&l, Eviction::AllkeysLru)) } else { dflt(&l, Eviction::AllkeysLru) },
