@@ -167,7 +167,7 @@ impl<'a> Reader<'a> {
         self.known_attrs.borrow_mut().push(name);
         self.record(name, false);
         let matches = |a: &&Attribute| a.key.form == KeyForm::Ident && norm_key(&a.key.text) == name;
-        let i = self.attrs.iter().position(|a| matches(&a))?;
+        let i = self.attrs.iter().position(&matches)?;
         // A repeated attribute is A003, not also "unknown".
         for (a, used) in self.attrs.iter().zip(&self.used_attrs) {
             if matches(a) {
@@ -566,7 +566,7 @@ impl<'a> Reader<'a> {
                 )
                 .with_primary_label("unknown attribute");
                 let suggestion = closest(&norm_key(key), known.iter().copied());
-                let is_block = known_blocks.iter().any(|b| *b == key.as_str());
+                let is_block = known_blocks.contains(&key.as_str());
                 d.help = Some(match (suggestion, is_block) {
                     (_, true) => format!("`{key}` is a block here: write `{key} {{ ... }}`"),
                     (Some(s), _) => format!("did you mean `{s}`?"),
@@ -586,7 +586,7 @@ impl<'a> Reader<'a> {
                 )
                 .with_primary_label("unknown block");
                 let suggestion = closest(kind, known_blocks.iter().copied());
-                let is_attr = known.iter().any(|k| *k == kind.as_str());
+                let is_attr = known.contains(&kind.as_str());
                 d.help = Some(match (suggestion, is_attr) {
                     (_, true) => format!("`{kind}` is an attribute here: write `{kind} = value`"),
                     (Some(s), _) => format!("did you mean `{s}`?"),

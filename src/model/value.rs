@@ -279,15 +279,10 @@ impl std::fmt::Display for Percent {
 impl std::fmt::Display for Rate {
     /// As written where possible: `100/min`, `12000/s`, `40GB/mo`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let window = match self.window_s {
-            w if w == 1.0 => "s",
-            w if w == 60.0 => "min",
-            w if w == 3_600.0 => "h",
-            w if w == 86_400.0 => "day",
-            w if w == 604_800.0 => "w",
-            w if w == 2_592_000.0 => "mo",
-            w if w == 31_536_000.0 => "y",
-            _ => return write!(f, "{}/s", figure(self.per_second())),
+        const WINDOWS: [(f64, &str); 7] =
+            [(1.0, "s"), (60.0, "min"), (3_600.0, "h"), (86_400.0, "day"), (604_800.0, "w"), (2_592_000.0, "mo"), (31_536_000.0, "y")];
+        let Some(window) = WINDOWS.iter().find(|(w, _)| *w == self.window_s).map(|(_, name)| *name) else {
+            return write!(f, "{}/s", figure(self.per_second()));
         };
         match self.unit {
             RateUnit::Count => write!(f, "{}/{window}", figure(self.amount)),

@@ -8,3 +8,5 @@ pub mod availability;
 pub mod cache_model;
 pub mod catalogue;
 pub mod queueing;
+pub mod load;
+pub mod topology;

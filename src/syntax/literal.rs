@@ -184,8 +184,9 @@ fn unit_factor(unit: &str, text: &str) -> Result<(f64, Dimension, bool), Literal
     if let Some((_, f)) = MAGNITUDES.iter().find(|(u, _)| *u == unit) {
         return Ok((*f, Dimension::Count, true));
     }
-    let hint = closest(unit, all_units())
-        .or_else(|| closest(&unit.to_lowercase(), all_units()))
+    let hint = all_units()
+        .find(|u| u.eq_ignore_ascii_case(unit))
+        .or_else(|| closest(unit, all_units()))
         .map(|c| format!("did you mean `{c}`? "))
         .unwrap_or_default();
     Err(LiteralError {

@@ -174,7 +174,7 @@ pub(crate) fn lower_system(block: &Block, sink: &Sink) -> System {
             growth: t.rate("growth", RateUnit::Percent),
             horizon: t.positive_duration("horizon").unwrap_or_else(|| dflt(t, Millis(360.0 * 86_400_000.0))),
         }),
-        availability: sub(&r, "availability", |a| ha_policy(a)).unwrap_or_else(|| ha_policy(&r)),
+        availability: sub(&r, "availability", ha_policy).unwrap_or_else(|| ha_policy(&r)),
         backup: sub(&r, "backup", |b| Backup {
             full: b.keyword("full").unwrap_or_else(|| dflt(b, BackupFrequency::Daily)),
             incremental: b.positive_duration("incremental"),
