@@ -21,6 +21,8 @@ pub trait SourceReader {
 /// A loaded and lowered program.
 #[derive(Debug)]
 pub struct Loaded {
+    /// True when a file did not parse (its components are missing from the program).
+    pub incomplete: bool,
     pub sources: SourceMap,
     pub program: Program,
     pub diagnostics: Vec<Diagnostic>,
@@ -48,7 +50,12 @@ pub fn load(root: &Path, text: String, reader: &dyn SourceReader) -> Loaded {
         more.retain(|d| d.code != "A004" && d.code != "A009");
     }
     diagnostics.extend(more);
-    Loaded { sources, program, diagnostics }
+    Loaded {
+        incomplete: has_syntax_errors,
+        sources,
+        program,
+        diagnostics,
+    }
 }
 
 fn visit(
