@@ -401,6 +401,22 @@ impl<'a> Reader<'a> {
         Some(Spanned::new(out, a.value.span))
     }
 
+    /// A list of strings, each with its own span.
+    pub fn spanned_strings(&self, name: &'static str) -> Vec<Spanned<String>> {
+        let Some(a) = self.attr(name) else { return Vec::new() };
+        let items = list_items(self, name, &a.value).unwrap_or_default();
+        items
+            .into_iter()
+            .filter_map(|v| match &v.kind {
+                ValueKind::String(s) => Some(Spanned::new(s.clone(), v.span)),
+                _ => {
+                    self.wrong_type(name, v, "a list of strings");
+                    None
+                }
+            })
+            .collect()
+    }
+
     /// A list of names (column names, enum words), written bare or quoted.
     pub fn names(&self, name: &'static str) -> Option<Spanned<Vec<Spanned<String>>>> {
         let a = self.attr(name)?;

@@ -444,7 +444,7 @@ fn table(t: &Reader) -> Table {
         row: t.size("row"),
         indexes: subs(t, "index", index),
         partition: sub(t, "partition", partition),
-        queries: t.strings("queries").map(|q| q.value.into_iter().map(|s| Spanned::new(s, q.span)).collect()).unwrap_or_default(),
+        queries: t.spanned_strings("queries"),
     }
 }
 
