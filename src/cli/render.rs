@@ -171,5 +171,7 @@ pub fn json(programs: &[Loaded], errors: usize, warnings: usize, files: usize) -
 
 /// The explanation as printed: the doc comment with its leading space per line removed.
 pub fn explanation_text(raw: &str) -> String {
-    raw.lines().map(|l| l.strip_prefix(' ').unwrap_or(l)).collect::<Vec<_>>().join("\n")
+    let mut text: String = raw.lines().map(|l| l.strip_prefix(' ').unwrap_or(l)).collect::<Vec<_>>().join("\n");
+    text.push('\n');
+    text
 }

@@ -15,6 +15,9 @@ struct ArchParser;
 /// literal problems (unknown units, `30 s`) are reported without stopping the parse.
 pub fn parse(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
     let mut diagnostics = Vec::new();
+    if let Some(d) = too_deep(file, text) {
+        return (File::default(), vec![d]);
+    }
     match ArchParser::parse(Rule::file, text) {
         Ok(mut pairs) => {
             let mut lower = Lower {
@@ -327,6 +330,63 @@ fn unescape(raw: &str) -> String {
         }
     }
     out
+}
+
+/// How deep blocks, lists, calls and nested comments may go. Real files stay far below;
+/// the bound keeps the recursive-descent parser from exhausting the stack on hostile input.
+pub const MAX_NESTING: usize = 64;
+
+/// Finds the first place where nesting exceeds [`MAX_NESTING`], skipping strings and
+/// line comments.
+fn too_deep(file: FileId, text: &str) -> Option<Diagnostic> {
+    let bytes = text.as_bytes();
+    let (mut depth, mut comment_depth, mut i) = (0usize, 0usize, 0usize);
+    let mut in_string = false;
+    while i < bytes.len() {
+        let b = bytes[i];
+        let next = bytes.get(i + 1).copied();
+        if comment_depth > 0 {
+            if b == b'/' && next == Some(b'*') {
+                comment_depth += 1;
+                i += 1;
+            } else if b == b'*' && next == Some(b'/') {
+                comment_depth -= 1;
+                i += 1;
+            }
+        } else if in_string {
+            if b == b'\\' {
+                i += 1;
+            } else if b == b'"' || b == b'\n' {
+                in_string = false;
+            }
+        } else {
+            match b {
+                b'"' => in_string = true,
+                b'/' if next == Some(b'/') => {
+                    while i < bytes.len() && bytes[i] != b'\n' {
+                        i += 1;
+                    }
+                }
+                b'/' if next == Some(b'*') => {
+                    comment_depth = 1;
+                    i += 1;
+                }
+                b'{' | b'[' | b'(' => depth += 1,
+                b'}' | b']' | b')' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+        }
+        if depth > MAX_NESTING || comment_depth > MAX_NESTING {
+            let what = if comment_depth > MAX_NESTING { "comments" } else { "blocks, lists and calls" };
+            return Some(
+                Diagnostic::error("A001", Span::new(file, i, i + 1), format!("{what} are nested more than {MAX_NESTING} levels deep"))
+                    .with_primary_label("too deep")
+                    .with_help("flatten the structure: no real architecture needs this depth"),
+            );
+        }
+        i += 1;
+    }
+    None
 }
 
 /// Words for what the grammar expected, by rule.

@@ -1,0 +1,177 @@
+//! A603: a caller's timeout shorter than the callee's timeout times the attempts.
+
+use super::a607_route_without_endpoint::reached_endpoints;
+use crate::check::Context;
+use crate::diagnostic::Diagnostic;
+use crate::model::{Endpoint, Millis, Retry, Service, Spanned};
+use crate::source::Span;
+
+crate::declare_rule! {
+    /// ## What it does
+    /// Reports a caller whose timeout cannot cover its callee's worst case, `callee timeout ×
+    /// (attempts + 1)`: an endpoint and the endpoints it `calls` (its own `retry` governs its
+    /// outbound calls), and a gateway route and the endpoints its requests reach (the route's
+    /// `retry`).
+    ///
+    /// ## Why is this bad?
+    /// The caller gives up while the callee is still working or still retrying: the user gets
+    /// an error for a request that may well succeed downstream, and the retries keep loading a
+    /// callee nobody waits for any more (seed §9: the gateway's per-route `timeout`, 30s by
+    /// default, and its proxy retries). Timeouts must shrink from the edge inwards.
+    ///
+    /// ## Example
+    /// ```arch
+    /// service web {
+    ///   endpoint home {
+    ///     route = "GET /"  work = 2ms  timeout = 2s  calls = [users.get_user]
+    ///     retry { attempts = 2 }
+    ///   }
+    /// }
+    /// service users {
+    ///   endpoint get_user { route = "GET /users/:id"  work = 2ms  timeout = 1s }
+    /// }
+    /// ```
+    ///
+    /// ## Use instead
+    /// ```arch
+    /// service web {
+    ///   endpoint home {
+    ///     route = "GET /"  work = 2ms  timeout = 2s  calls = [users.get_user]
+    ///     retry { attempts = 2 }
+    ///   }
+    /// }
+    /// service users {
+    ///   endpoint get_user { route = "GET /users/:id"  work = 2ms  timeout = 500ms }
+    /// }
+    /// ```
+    A603, Warning, "caller timeout shorter than the callee's timeout × attempts", run
+}
+
+/// One side of a call: its name, its timeout, and whether that timeout is a default.
+struct Side {
+    name: String,
+    timeout: Millis,
+    span: Span,
+    default: bool,
+}
+
+fn run(ctx: &Context) -> Vec<Diagnostic> {
+    let p = ctx.program;
+    let mut out = Vec::new();
+    for g in &p.gateways {
+        for r in &g.routes {
+            let caller = Side {
+                name: format!(
+                    "route \"{}\" of gateway `{}`",
+                    r.pattern.value, g.name.value
+                ),
+                timeout: r.timeout.value,
+                span: r.timeout.span,
+                default: r.timeout.span == r.head,
+            };
+            let callees: Vec<Side> = reached_endpoints(p, r)
+                .into_iter()
+                .map(|(s, e)| endpoint_side(s, e))
+                .collect();
+            out.extend(check(&caller, r.retry.as_ref(), &callees));
+        }
+    }
+    for s in &p.services {
+        for e in &s.endpoints {
+            let mut callees: Vec<Side> = Vec::new();
+            for (cs, ce) in e.calls.iter().chain(&s.calls).filter_map(|c| p.endpoint(c)) {
+                let side = endpoint_side(cs, ce);
+                // A call to itself is a cycle (A604), not a budget question.
+                let own = std::ptr::eq(ce, e);
+                if !own && !callees.iter().any(|c| c.name == side.name) {
+                    callees.push(side);
+                }
+            }
+            out.extend(check(&endpoint_side(s, e), e.retry.as_ref(), &callees));
+        }
+    }
+    out
+}
+
+fn endpoint_side(s: &Service, e: &Endpoint) -> Side {
+    Side {
+        name: format!("`{}.{}`", s.name.value, e.name.value),
+        timeout: e.timeout.value,
+        span: e.timeout.span,
+        default: is_default(&e.timeout, e),
+    }
+}
+
+fn is_default(v: &Spanned<Millis>, e: &Endpoint) -> bool {
+    v.span.start <= e.name.span.start && e.name.span.end <= v.span.end
+}
+
+fn check(caller: &Side, retry: Option<&Retry>, callees: &[Side]) -> Option<Diagnostic> {
+    let attempts = retry.map_or(0, |r| r.attempts.value);
+    let tries = f64::from(attempts) + 1.0;
+    let mut late: Vec<&Side> = callees
+        .iter()
+        .filter(|c| caller.timeout.0 < c.timeout.0 * tries)
+        .collect();
+    late.sort_by(|a, b| b.timeout.0.total_cmp(&a.timeout.0));
+    let worst = late.first()?;
+    let budget = if attempts > 0 {
+        format!(
+            "{} tries × {} = {}",
+            attempts + 1,
+            duration(worst.timeout),
+            duration(Millis(worst.timeout.0 * tries))
+        )
+    } else {
+        duration(worst.timeout)
+    };
+    let mut d = Diagnostic::warning(
+        "A603",
+        caller.span,
+        format!(
+            "{} gives up after {}{}, but {} may take {budget}",
+            caller.name,
+            duration(caller.timeout),
+            if caller.default {
+                " (the default timeout)"
+            } else {
+                ""
+            },
+            worst.name
+        ),
+    )
+    .with_primary_label(format!(
+        "{}timeout {}",
+        if caller.default { "default " } else { "" },
+        duration(caller.timeout)
+    ));
+    for c in &late {
+        let note = if c.default { " (the default)" } else { "" };
+        d = d.with_label(
+            c.span,
+            format!("{} times out after {}{note}", c.name, duration(c.timeout)),
+        );
+    }
+    if let Some(r) = retry.filter(|_| attempts > 0) {
+        d = d.with_label(
+            r.attempts.span,
+            format!("{attempts} retries, {} tries in all", attempts + 1),
+        );
+    }
+    Some(d.with_help(format!(
+        "raise the caller's `timeout` to at least {}, lower the callee's `timeout`, or retry less",
+        duration(Millis(worst.timeout.0 * tries))
+    )))
+}
+
+/// A duration as written in .arch (`250ms`, `1.5s`, `2m`).
+pub(super) fn duration(m: Millis) -> String {
+    let ms = m.0;
+    if ms >= 60_000.0 && ms % 60_000.0 == 0.0 {
+        format!("{}m", ms / 60_000.0)
+    } else if ms >= 1_000.0 {
+        format!("{}s", (ms / 10.0).round() / 100.0)
+    } else {
+        format!("{}ms", (ms * 1000.0).round() / 1000.0)
+    }
+}

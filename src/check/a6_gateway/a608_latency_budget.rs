@@ -1,0 +1,163 @@
+//! A608: a route's p99 target below the work and wait of its synchronous call chain.
+
+use super::a603_timeout_budget::duration;
+use super::a607_route_without_endpoint::reached_endpoints;
+use crate::check::Context;
+use crate::diagnostic::Diagnostic;
+use crate::model::{Endpoint, Gateway, Millis, Program, Route, Service, Spanned};
+use std::collections::HashMap;
+
+crate::declare_rule! {
+    /// ## What it does
+    /// Reports a gateway route whose p99 latency target (`latency` on the route, or
+    /// `system.latency` as the default for every route) is below the sum of `work` and `wait`
+    /// along the longest synchronous chain that starts at an endpoint the route reaches and
+    /// follows `calls`.
+    ///
+    /// ## Why is this bad?
+    /// `work` and `wait` are the time one request spends on CPU and on I/O at each hop, with
+    /// no queueing at all. If even that exceeds the target, the target cannot be met at any
+    /// load, and the p99 (which adds queueing, retries and tail latency) is further still.
+    ///
+    /// ## Example
+    /// ```arch
+    /// gateway edge {
+    ///   route "GET /api/feed" { to = feed  latency = 50ms }
+    /// }
+    /// service feed {
+    ///   endpoint get { route = "GET /api/feed"  work = 10ms  wait = 30ms  calls = [users.get] }
+    /// }
+    /// service users {
+    ///   endpoint get { route = "GET /users/:id"  work = 5ms  wait = 20ms }
+    /// }
+    /// ```
+    ///
+    /// ## Use instead
+    /// ```arch
+    /// gateway edge {
+    ///   route "GET /api/feed" { to = feed  latency = 100ms }
+    /// }
+    /// service feed {
+    ///   endpoint get { route = "GET /api/feed"  work = 10ms  wait = 30ms  calls = [users.get] }
+    /// }
+    /// service users {
+    ///   endpoint get { route = "GET /users/:id"  work = 5ms  wait = 20ms }
+    /// }
+    /// ```
+    A608, Warning, "route latency target below its call chain's work and wait", run
+}
+
+type Hop<'p> = (&'p Service, &'p Endpoint);
+
+fn run(ctx: &Context) -> Vec<Diagnostic> {
+    let p = ctx.program;
+    let default = p.system.as_ref().and_then(|s| s.latency.as_ref());
+    let mut memo = HashMap::new();
+    let mut out = Vec::new();
+    for g in &p.gateways {
+        for r in &g.routes {
+            let Some(target) = r.latency.as_ref().or(default) else {
+                continue;
+            };
+            let longest = reached_endpoints(p, r)
+                .into_iter()
+                .map(|hop| chain(p, hop, &mut memo, &mut Vec::new()))
+                .max_by(|a, b| a.0.total_cmp(&b.0));
+            if let Some((total, hops)) = longest.filter(|(total, _)| *total > target.value.0) {
+                out.push(report(
+                    g,
+                    r,
+                    target,
+                    r.latency.is_none(),
+                    Millis(total),
+                    &hops,
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// The longest chain of `work + wait` from this endpoint through its synchronous calls.
+/// A call back into the chain is skipped (a cycle is rule A604).
+fn chain<'p>(
+    p: &'p Program,
+    (s, e): Hop<'p>,
+    memo: &mut HashMap<String, (f64, Vec<Hop<'p>>)>,
+    stack: &mut Vec<String>,
+) -> (f64, Vec<Hop<'p>>) {
+    let id = format!("{}.{}", s.name.value, e.name.value);
+    if let Some(done) = memo.get(&id) {
+        return done.clone();
+    }
+    stack.push(id.clone());
+    let mut best: (f64, Vec<Hop<'p>>) = (0.0, Vec::new());
+    for callee in e.calls.iter().chain(&s.calls).filter_map(|c| p.endpoint(c)) {
+        if stack.contains(&format!("{}.{}", callee.0.name.value, callee.1.name.value)) {
+            continue;
+        }
+        let sub = chain(p, callee, memo, stack);
+        if sub.0 > best.0 {
+            best = sub;
+        }
+    }
+    stack.pop();
+    let own = e.work.as_ref().map_or(0.0, |w| w.value.0) + e.wait.value.0;
+    let mut hops = vec![(s, e)];
+    hops.extend(best.1);
+    let result = (own + best.0, hops);
+    memo.insert(id, result.clone());
+    result
+}
+
+fn report(
+    g: &Gateway,
+    r: &Route,
+    target: &Spanned<Millis>,
+    from_system: bool,
+    total: Millis,
+    hops: &[Hop],
+) -> Diagnostic {
+    let names: Vec<String> = hops
+        .iter()
+        .map(|(s, e)| format!("`{}.{}`", s.name.value, e.name.value))
+        .collect();
+    let (span, origin) = if from_system {
+        (r.pattern.span, " (the default from `system.latency`)")
+    } else {
+        (target.span, "")
+    };
+    let mut d = Diagnostic::warning(
+        "A608",
+        span,
+        format!(
+            "route \"{}\" of gateway `{}` has a p99 target of {}{origin}, but its synchronous chain {} takes at least {} of work and wait",
+            r.pattern.value,
+            g.name.value,
+            duration(target.value),
+            names.join(" → "),
+            duration(total)
+        ),
+    )
+    .with_primary_label(format!("{}p99 target {}", if from_system { "default " } else { "" }, duration(target.value)));
+    if from_system {
+        d = d.with_label(target.span, "the default p99 target of every route");
+    }
+    for (s, e) in hops {
+        let work = e.work.as_ref().map_or(Millis(0.0), |w| w.value);
+        d = d.with_label(
+            e.name.span,
+            format!(
+                "`{}.{}`: work {} + wait {}",
+                s.name.value,
+                e.name.value,
+                duration(work),
+                duration(e.wait.value)
+            ),
+        );
+    }
+    d.with_help(format!(
+        "raise the route's `latency` to at least {}, or shorten the chain: cache the slow reads, make calls parallel or asynchronous, or reduce `work`",
+        duration(total)
+    ))
+}
