@@ -19,7 +19,7 @@ pub fn use_color() -> bool {
 struct Report {
     code: &'static str,
     message: String,
-    severity: Severity,
+    severity: miette::Severity,
     help: Option<String>,
     source: NamedSource<String>,
     labels: Vec<LabeledSpan>,
@@ -43,10 +43,7 @@ impl miette::Diagnostic for Report {
         }
     }
     fn severity(&self) -> Option<miette::Severity> {
-        Some(match self.severity {
-            Severity::Error => miette::Severity::Error,
-            Severity::Warning => miette::Severity::Warning,
-        })
+        Some(self.severity)
     }
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
         self.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
@@ -89,8 +86,8 @@ fn report(sources: &SourceMap, d: &Diagnostic) -> Report {
             // A label in another file is shown as a note with that file's snippet.
             related.push(Report {
                 code: "",
-                message: l.message.clone(),
-                severity: Severity::Warning,
+                message: format!("related: {}", l.message),
+                severity: miette::Severity::Advice,
                 help: None,
                 source: named_source(sources, l.span),
                 labels: vec![LabeledSpan::new_primary_with_span(Some(l.message.clone()), source_span(l.span))],
@@ -101,7 +98,10 @@ fn report(sources: &SourceMap, d: &Diagnostic) -> Report {
     Report {
         code: d.code,
         message: d.message.clone(),
-        severity: d.severity,
+        severity: match d.severity {
+            Severity::Error => miette::Severity::Error,
+            Severity::Warning => miette::Severity::Warning,
+        },
         help: d.help.clone(),
         source: named_source(sources, d.span),
         labels,

@@ -13,12 +13,29 @@ use std::ops::Deref;
 pub struct Spanned<T> {
     pub value: T,
     pub span: Span,
+    /// True when the file did not set it and the documented default was used; `span` is then
+    /// the head of the block that took the default.
+    pub defaulted: bool,
 }
 
 impl<T> Spanned<T> {
-    /// Pairs a value with its span.
+    /// Pairs a value written in the file with its span.
     pub fn new(value: T, span: Span) -> Self {
-        Spanned { value, span }
+        Spanned { value, span, defaulted: false }
+    }
+
+    /// A documented default, located at the head of the block that took it.
+    pub fn default_at(value: T, span: Span) -> Self {
+        Spanned { value, span, defaulted: true }
+    }
+
+    /// `" (the default)"` for a defaulted value, else nothing: for messages.
+    pub fn default_note(&self) -> &'static str {
+        if self.defaulted {
+            " (the default)"
+        } else {
+            ""
+        }
     }
 }
 

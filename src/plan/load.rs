@@ -263,8 +263,8 @@ fn service_load(
     let waits: Vec<(f64, f64)> = loaded.iter().map(|(l, e)| (*l, e.wait.value.0)).collect();
     let work_ms = weighted(&with_work);
     let carried: f64 = with_work.iter().map(|(l, _)| l).sum();
-    let (target_utilization, target_is_default) = match &s.autoscale {
-        Some(a) => (a.cpu.value / 100.0, false),
+    let (target_utilization, target_is_default) = match s.autoscale.as_ref().and_then(|a| a.cpu.as_ref()) {
+        Some(cpu) => (cpu.value / 100.0, false),
         None => (catalogue.defaults.target_utilization / 100.0, true),
     };
     let vcpu = catalogue.instance(&s.instance.value).map(|c| c.vcpu);

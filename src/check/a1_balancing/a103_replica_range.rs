@@ -47,8 +47,8 @@ fn run(ctx: &Context) -> Vec<Diagnostic> {
         .filter_map(|(name, r)| inverted(name, r))
         .collect();
     for s in &p.services {
-        let Some(a) = &s.autoscale else { continue };
-        let cpu = a.cpu.value;
+        let Some(cpu_attr) = s.autoscale.as_ref().and_then(|a| a.cpu.as_ref()) else { continue };
+        let cpu = cpu_attr.value;
         if cpu > 0.0 && cpu < 100.0 {
             continue;
         }
@@ -60,7 +60,7 @@ fn run(ctx: &Context) -> Vec<Diagnostic> {
         out.push(
             Diagnostic::error(
                 "A103",
-                a.cpu.span,
+                cpu_attr.span,
                 format!(
                     "`{}` autoscales at a CPU target of {cpu}%: {why}",
                     s.name.value

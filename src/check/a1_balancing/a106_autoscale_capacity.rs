@@ -79,8 +79,8 @@ fn check(s: &Service, l: &ServiceLoad) -> Option<Diagnostic> {
     let mut d = Diagnostic::warning("A106", s.replicas.span, message)
         .with_primary_label(format!("at most {max} instances"))
         .with_label(s.name.span, format!("{:.0} rps at peak", l.load_rps));
-    if let Some(a) = &s.autoscale {
-        d = d.with_label(a.cpu.span, format!("target {target}% CPU"));
+    if let Some(cpu) = s.autoscale.as_ref().and_then(|a| a.cpu.as_ref()) {
+        d = d.with_label(cpu.span, format!("target {target}% CPU"));
     }
     Some(d.with_help(format!(
         "raise the maximum to at least {needed} (`replicas = {}..{needed}`), use a larger `instance`, or reduce `work`",

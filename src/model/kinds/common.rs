@@ -34,7 +34,7 @@ pub(crate) fn subs<T>(r: &Reader, kind: &'static str, mut f: impl FnMut(&Reader)
 
 /// A default value, located at the block head.
 pub(crate) fn dflt<T>(r: &Reader, value: T) -> Spanned<T> {
-    Spanned::new(value, r.head())
+    Spanned::default_at(value, r.head())
 }
 
 /// The name of a component from its block label (`service users`), checked for form.

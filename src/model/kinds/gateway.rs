@@ -303,7 +303,7 @@ fn lower_route(block: &Block, sink: &Sink, default_auth: RouteAuth) -> Route {
     };
     let http = http_route(&r, "route", &pattern);
     let auth = match r.attr("auth") {
-        None => Spanned::new(default_auth, block.head),
+        None => Spanned::default_at(default_auth, block.head),
         Some(a) => match &a.value.kind {
             ValueKind::Name(w) if w == "none" => Spanned::new(RouteAuth::None, a.value.span),
             ValueKind::Name(w) if w == "optional" => Spanned::new(RouteAuth::Optional, a.value.span),

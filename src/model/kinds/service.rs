@@ -27,8 +27,9 @@ keyword_enum! {
 /// `autoscale { cpu rps queue depth cooldown }`.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Autoscale {
-    /// Target utilisation; parsed without the 0..100 clamp so A103 can report it.
-    pub cpu: Spanned<f64>,
+    /// Target utilisation in percent; parsed without the 0..100 clamp so A103 can report it.
+    /// None: the catalogue's `target_utilization`.
+    pub cpu: Option<Spanned<f64>>,
     pub rps: Option<Spanned<Rate>>,
     pub queue: Option<Ref>,
     pub depth: Option<Spanned<u32>>,
@@ -137,9 +138,7 @@ pub(crate) fn lower_service(block: &Block, sink: &Sink, index: usize) -> Service
         instance: r.word("instance").unwrap_or_else(|| dflt(&r, "medium".to_string())),
         replicas: replicas(&r, 1, 2),
         autoscale: sub(&r, "autoscale", |a| Autoscale {
-            cpu: a
-                .attr("cpu")
-                .and_then(|attr| match &attr.value.kind {
+            cpu: a.attr("cpu").and_then(|attr| match &attr.value.kind {
                     ValueKind::Quantity(q) if q.dimension == crate::syntax::literal::Dimension::Percent && q.per_seconds.is_none() => {
                         Some(Spanned::new(q.value, attr.value.span))
                     }
@@ -147,8 +146,7 @@ pub(crate) fn lower_service(block: &Block, sink: &Sink, index: usize) -> Service
                         a.wrong_type("cpu", &attr.value, "a percent such as 70%");
                         None
                     }
-                })
-                .unwrap_or_else(|| dflt(a, 70.0)),
+                }),
             rps: a.rate("rps", RateUnit::Count),
             queue: a.reference("queue", &[Kind::Queue]),
             depth: a.int("depth", 1),
