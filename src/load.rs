@@ -41,7 +41,14 @@ pub fn load(root: &Path, text: String, reader: &dyn SourceReader) -> Loaded {
     let mut diagnostics = Vec::new();
     let mut files: Vec<(FileId, ast::File)> = Vec::new();
     let root_id = sources.add(root.to_path_buf(), text);
-    visit(root_id, &mut sources, &mut files, &mut diagnostics, reader, &mut vec![root.to_path_buf()]);
+    visit(
+        root_id,
+        &mut sources,
+        &mut files,
+        &mut diagnostics,
+        reader,
+        &mut vec![root.to_path_buf()],
+    );
     let has_syntax_errors = files.iter().any(|(_, f)| !f.complete);
     let (program, mut more) = lower_program(&files);
     // A file that did not parse contributes nothing; references into it would only repeat
@@ -68,7 +75,12 @@ fn visit(
 ) {
     let (file, mut diags) = syntax::parse(id, &sources.file(id).text);
     diagnostics.append(&mut diags);
-    let dir = sources.file(id).path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let dir = sources
+        .file(id)
+        .path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
     let imports = file.imports.clone();
     files.push((id, file));
     for import in imports {
@@ -108,7 +120,11 @@ fn cycle(span: Span, written: &str, stack: &[PathBuf], back_to: &Path) -> Diagno
     let chain: Vec<String> = stack[start..]
         .iter()
         .chain(std::iter::once(&back_to.to_path_buf()))
-        .map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())
+        .map(|p| {
+            p.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        })
         .collect();
     Diagnostic::error("A008", span, format!("import cycle: {}", chain.join(" → ")))
         .with_primary_label(format!("`{written}` is already being imported"))
@@ -159,7 +175,9 @@ impl SourceReader for MemoryReader {
         let mut list: Vec<PathBuf> = self
             .files
             .iter()
-            .filter(|(p, _)| p.starts_with(path) && p != path && p.extension().is_some_and(|e| e == "arch"))
+            .filter(|(p, _)| {
+                p.starts_with(path) && p != path && p.extension().is_some_and(|e| e == "arch")
+            })
             .map(|(p, _)| p.clone())
             .collect();
         if list.is_empty() {

@@ -18,14 +18,19 @@ struct Expectations {
 }
 
 fn expectations(text: &str) -> Expectations {
-    let mut e = Expectations { expect: Vec::new(), none: Vec::new(), allow: Vec::new() };
+    let mut e = Expectations {
+        expect: Vec::new(),
+        none: Vec::new(),
+        allow: Vec::new(),
+    };
     for line in text.lines() {
         let line = line.trim();
         if let Some(rest) = line.strip_prefix("// expect:") {
             let parts: Vec<&str> = rest.split_whitespace().collect();
             assert_eq!(parts.len(), 3, "malformed expect line: {line}");
             let n: usize = parts[2].parse().expect("line number");
-            e.expect.push((parts[0].to_string(), parts[1].to_string(), n));
+            e.expect
+                .push((parts[0].to_string(), parts[1].to_string(), n));
         } else if let Some(rest) = line.strip_prefix("// expect-none:") {
             e.none.extend(rest.split_whitespace().map(str::to_string));
         } else if let Some(rest) = line.strip_prefix("// allow:") {
@@ -45,7 +50,10 @@ fn fixtures() -> Vec<PathBuf> {
         .collect();
     // `FIXTURE=A3 cargo test --test check_fixtures` runs only fixtures whose name starts so.
     if let Ok(prefix) = std::env::var("FIXTURE") {
-        files.retain(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with(&prefix)));
+        files.retain(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with(&prefix))
+        });
     }
     files.sort();
     files
@@ -75,7 +83,9 @@ fn run_fixture(path: &Path) -> Result<(), String> {
     }
     for code in &exp.none {
         if found.iter().any(|f| &f.0 == code) {
-            problems.push(format!("{code} reported but the fixture says it must not be"));
+            problems.push(format!(
+                "{code} reported but the fixture says it must not be"
+            ));
         }
     }
     for f in &found {
@@ -88,7 +98,11 @@ fn run_fixture(path: &Path) -> Result<(), String> {
     } else {
         let rendered: String = loaded
             .iter()
-            .flat_map(|l| l.diagnostics.iter().map(|d| format!("  {} {}\n", d.code, d.message)))
+            .flat_map(|l| {
+                l.diagnostics
+                    .iter()
+                    .map(|d| format!("  {} {}\n", d.code, d.message))
+            })
             .collect();
         Err(format!("{}\n{rendered}", problems.join("; ")))
     }
@@ -99,27 +113,47 @@ fn every_fixture_produces_exactly_what_it_states() {
     let mut failures = Vec::new();
     for f in fixtures() {
         if let Err(e) = run_fixture(&f) {
-            failures.push(format!("{}: {e}", f.file_name().unwrap_or_default().to_string_lossy()));
+            failures.push(format!(
+                "{}: {e}",
+                f.file_name().unwrap_or_default().to_string_lossy()
+            ));
         }
     }
-    assert!(failures.is_empty(), "{} fixture(s) failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} fixture(s) failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
 fn every_rule_has_a_failing_and_a_passing_fixture() {
     let names: Vec<String> = fixtures()
         .iter()
-        .map(|p| p.file_name().unwrap_or_default().to_string_lossy().into_owned())
+        .map(|p| {
+            p.file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned()
+        })
         .collect();
     let mut missing = Vec::new();
     for rule in archc::check::rules() {
-        let failing = names.iter().any(|n| n.starts_with(&format!("{}_", rule.code)) && !n.contains("_ok"));
-        let passing = names.iter().any(|n| n.starts_with(&format!("{}_ok", rule.code)));
+        let failing = names
+            .iter()
+            .any(|n| n.starts_with(&format!("{}_", rule.code)) && !n.contains("_ok"));
+        let passing = names
+            .iter()
+            .any(|n| n.starts_with(&format!("{}_ok", rule.code)));
         if !failing {
             missing.push(format!("{}: no failing fixture", rule.code));
         }
         if !passing {
-            missing.push(format!("{}: no near-miss fixture ({}_ok*.arch)", rule.code, rule.code));
+            missing.push(format!(
+                "{}: no near-miss fixture ({}_ok*.arch)",
+                rule.code, rule.code
+            ));
         }
     }
     assert!(missing.is_empty(), "{}", missing.join("\n"));

@@ -6,23 +6,40 @@ use std::path::Path;
 fn every_example_checks_clean() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
     let programs = archc::cli::check_paths(&[dir]).expect("examples load");
-    assert!(programs.len() >= 4, "expected at least four example programs, found {}", programs.len());
+    assert!(
+        programs.len() >= 4,
+        "expected at least four example programs, found {}",
+        programs.len()
+    );
     let mut problems = Vec::new();
     for p in &programs {
         for d in &p.diagnostics {
             let file = p.sources.file(d.span.file);
             let (line, col) = file.line_col(d.span.start as usize);
-            problems.push(format!("{}:{line}:{col}: {} {}", file.path.display(), d.code, d.message));
+            problems.push(format!(
+                "{}:{line}:{col}: {} {}",
+                file.path.display(),
+                d.code,
+                d.message
+            ));
         }
     }
-    assert!(problems.is_empty(), "examples must check clean:\n{}", problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "examples must check clean:\n{}",
+        problems.join("\n")
+    );
 }
 
 #[test]
 fn the_shop_example_is_one_program_across_its_files() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/shop");
     let programs = archc::cli::check_paths(&[dir]).expect("shop loads");
-    assert_eq!(programs.len(), 1, "limits.arch is imported by main.arch, so it is not a program of its own");
+    assert_eq!(
+        programs.len(),
+        1,
+        "limits.arch is imported by main.arch, so it is not a program of its own"
+    );
     assert!(programs[0].sources.len() >= 2);
 }
 
@@ -30,7 +47,10 @@ fn the_shop_example_is_one_program_across_its_files() {
 #[test]
 fn examples_use_every_language_feature() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
-    let (mut known, mut used) = (std::collections::BTreeSet::new(), std::collections::BTreeSet::new());
+    let (mut known, mut used) = (
+        std::collections::BTreeSet::new(),
+        std::collections::BTreeSet::new(),
+    );
     for entry in walkdir::WalkDir::new(&dir).sort_by_file_name() {
         let entry = entry.expect("walk examples");
         if entry.path().extension().is_some_and(|e| e == "arch") {

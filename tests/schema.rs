@@ -14,9 +14,21 @@ fn committed_ir_schema_is_current() {
 
 #[test]
 fn schema_describes_the_program_kinds() {
-    let schema: serde_json::Value = serde_json::from_str(&archc::cli::schema_json()).expect("valid JSON");
+    let schema: serde_json::Value =
+        serde_json::from_str(&archc::cli::schema_json()).expect("valid JSON");
     let props = &schema["properties"];
-    for kind in ["system", "regions", "limits", "gateways", "services", "databases", "caches", "queues", "cdns", "jobs"] {
+    for kind in [
+        "system",
+        "regions",
+        "limits",
+        "gateways",
+        "services",
+        "databases",
+        "caches",
+        "queues",
+        "cdns",
+        "jobs",
+    ] {
         assert!(props.get(kind).is_some(), "schema lacks `{kind}`");
     }
 }

@@ -11,7 +11,8 @@ pub struct FsReader;
 impl SourceReader for FsReader {
     fn read(&self, path: &Path) -> std::io::Result<String> {
         let bytes = std::fs::read(path)?;
-        String::from_utf8(bytes).map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text"))
+        String::from_utf8(bytes)
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text"))
     }
 
     fn arch_files_in(&self, path: &Path) -> Option<Vec<PathBuf>> {
@@ -56,11 +57,16 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<Loaded>, String> {
         if programs.iter().any(|l| l.sources.find(root).is_some()) {
             continue;
         }
-        let text = FsReader.read(root).map_err(|e| format!("{}: {e}", root.display()))?;
+        let text = FsReader
+            .read(root)
+            .map_err(|e| format!("{}: {e}", root.display()))?;
         programs.push(load(root, text, &FsReader));
     }
     // A root checked before the file that imports it is part of that file's program.
-    let roots_of: Vec<PathBuf> = programs.iter().map(|l| l.sources.file(crate::source::FileId(0)).path.clone()).collect();
+    let roots_of: Vec<PathBuf> = programs
+        .iter()
+        .map(|l| l.sources.file(crate::source::FileId(0)).path.clone())
+        .collect();
     let keep: Vec<bool> = roots_of
         .iter()
         .enumerate()

@@ -46,7 +46,9 @@ impl miette::Diagnostic for Report {
         Some(self.severity)
     }
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
+        self.help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
         Some(&self.source)
@@ -58,7 +60,9 @@ impl miette::Diagnostic for Report {
         if self.related.is_empty() {
             None
         } else {
-            Some(Box::new(self.related.iter().map(|r| r as &dyn miette::Diagnostic)))
+            Some(Box::new(
+                self.related.iter().map(|r| r as &dyn miette::Diagnostic),
+            ))
         }
     }
 }
@@ -81,7 +85,10 @@ fn report(sources: &SourceMap, d: &Diagnostic) -> Report {
     let mut related = Vec::new();
     for l in &d.labels {
         if l.span.file == d.span.file {
-            labels.push(LabeledSpan::new_with_span(Some(l.message.clone()), source_span(l.span)));
+            labels.push(LabeledSpan::new_with_span(
+                Some(l.message.clone()),
+                source_span(l.span),
+            ));
         } else {
             // A label in another file is shown as a note with that file's snippet.
             related.push(Report {
@@ -90,7 +97,10 @@ fn report(sources: &SourceMap, d: &Diagnostic) -> Report {
                 severity: miette::Severity::Advice,
                 help: None,
                 source: named_source(sources, l.span),
-                labels: vec![LabeledSpan::new_primary_with_span(Some(l.message.clone()), source_span(l.span))],
+                labels: vec![LabeledSpan::new_primary_with_span(
+                    Some(l.message.clone()),
+                    source_span(l.span),
+                )],
                 related: Vec::new(),
             });
         }
@@ -111,11 +121,25 @@ fn report(sources: &SourceMap, d: &Diagnostic) -> Report {
 
 /// The graphical report of one diagnostic.
 pub fn human(sources: &SourceMap, d: &Diagnostic, color: bool) -> String {
-    let theme = if color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
-    let handler = GraphicalReportHandler::new_themed(theme).with_width(100).with_links(false);
+    let theme = if color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let handler = GraphicalReportHandler::new_themed(theme)
+        .with_width(100)
+        .with_links(false);
     let mut out = String::new();
-    if handler.render_report(&mut out, &report(sources, d)).is_err() {
-        out = format!("{}: {} ({})\n", d.code, d.message, d.help.clone().unwrap_or_default());
+    if handler
+        .render_report(&mut out, &report(sources, d))
+        .is_err()
+    {
+        out = format!(
+            "{}: {} ({})\n",
+            d.code,
+            d.message,
+            d.help.clone().unwrap_or_default()
+        );
     }
     out.push('\n');
     out
@@ -123,15 +147,32 @@ pub fn human(sources: &SourceMap, d: &Diagnostic, color: bool) -> String {
 
 /// `2 errors, 3 warnings in 4 files`.
 pub fn summary(errors: usize, warnings: usize, files: usize) -> String {
-    let plural = |n: usize, word: &str| if n == 1 { format!("{n} {word}") } else { format!("{n} {word}s") };
-    format!("{}, {} in {}", plural(errors, "error"), plural(warnings, "warning"), plural(files, "file"))
+    let plural = |n: usize, word: &str| {
+        if n == 1 {
+            format!("{n} {word}")
+        } else {
+            format!("{n} {word}s")
+        }
+    };
+    format!(
+        "{}, {} in {}",
+        plural(errors, "error"),
+        plural(warnings, "warning"),
+        plural(files, "file")
+    )
 }
 
 fn location(sources: &SourceMap, span: Span) -> (String, usize, usize, usize, usize) {
     let file = sources.file(span.file);
     let (line, column) = file.line_col(span.start as usize);
     let (end_line, end_column) = file.line_col(span.end as usize);
-    (file.path.display().to_string(), line, column, end_line, end_column)
+    (
+        file.path.display().to_string(),
+        line,
+        column,
+        end_line,
+        end_column,
+    )
 }
 
 /// One diagnostic as a JSON object of the output contract.
@@ -165,13 +206,18 @@ pub fn json(programs: &[Loaded], errors: usize, warnings: usize, files: usize) -
         .iter()
         .flat_map(|l| l.diagnostics.iter().map(|d| json_diagnostic(&l.sources, d)))
         .collect();
-    let doc = json!({"diagnostics": diagnostics, "errors": errors, "warnings": warnings, "files": files});
+    let doc =
+        json!({"diagnostics": diagnostics, "errors": errors, "warnings": warnings, "files": files});
     format!("{doc}\n")
 }
 
 /// The explanation as printed: the doc comment with its leading space per line removed.
 pub fn explanation_text(raw: &str) -> String {
-    let mut text: String = raw.lines().map(|l| l.strip_prefix(' ').unwrap_or(l)).collect::<Vec<_>>().join("\n");
+    let mut text: String = raw
+        .lines()
+        .map(|l| l.strip_prefix(' ').unwrap_or(l))
+        .collect::<Vec<_>>()
+        .join("\n");
     text.push('\n');
     text
 }

@@ -112,7 +112,14 @@ impl ArchGraph {
 
     fn link(&mut self, from: &str, to: &str, relation: Relation, label: impl Into<String>) {
         if let (Some(a), Some(b)) = (self.node(from), self.node(to)) {
-            self.graph.add_edge(a, b, Edge { relation, label: label.into() });
+            self.graph.add_edge(
+                a,
+                b,
+                Edge {
+                    relation,
+                    label: label.into(),
+                },
+            );
         }
     }
 
@@ -145,12 +152,18 @@ pub fn build(program: &Program) -> ArchGraph {
     let mut g = ArchGraph::default();
     for (kind, name) in program.components() {
         if kind != Kind::System && kind != Kind::Limit {
-            g.add(Node::Component { kind, name: name.value.clone() });
+            g.add(Node::Component {
+                kind,
+                name: name.value.clone(),
+            });
         }
     }
     for s in &program.services {
         for e in &s.endpoints {
-            g.add(Node::Endpoint { service: s.name.value.clone(), endpoint: e.name.value.clone() });
+            g.add(Node::Endpoint {
+                service: s.name.value.clone(),
+                endpoint: e.name.value.clone(),
+            });
             let id = format!("{}.{}", s.name.value, e.name.value);
             g.link(&s.name.value, &id, Relation::Has, "");
         }
@@ -158,7 +171,12 @@ pub fn build(program: &Program) -> ArchGraph {
     for gw in &program.gateways {
         for r in &gw.routes {
             if let Some(to) = &r.to {
-                g.link(&gw.name.value, &to.name, Relation::Route, r.pattern.value.clone());
+                g.link(
+                    &gw.name.value,
+                    &to.name,
+                    Relation::Route,
+                    r.pattern.value.clone(),
+                );
             }
         }
     }
@@ -180,13 +198,23 @@ pub fn build(program: &Program) -> ArchGraph {
         }
         for c in &s.consumers {
             if let Some(q) = &c.from {
-                g.link(&q.name, &s.name.value, Relation::Consumes, c.name.value.clone());
+                g.link(
+                    &q.name,
+                    &s.name.value,
+                    Relation::Consumes,
+                    c.name.value.clone(),
+                );
             }
         }
     }
     for c in &program.caches {
         if let Some(src) = &c.source {
-            g.link(&c.name.value, src.component(), Relation::Source, target_label(src));
+            g.link(
+                &c.name.value,
+                src.component(),
+                Relation::Source,
+                target_label(src),
+            );
         }
     }
     for c in &program.cdns {

@@ -28,7 +28,9 @@ fn folded(g: &ArchGraph) -> (Vec<(String, Kind)>, Vec<FoldedEdge>) {
         if edge.relation == Relation::Has {
             continue;
         }
-        let Some((a, b)) = g.graph.edge_endpoints(e) else { continue };
+        let Some((a, b)) = g.graph.edge_endpoints(e) else {
+            continue;
+        };
         let (from, to) = (&g.graph[a], &g.graph[b]);
         let mut text = edge.relation.word().to_string();
         if let Node::Endpoint { endpoint, .. } = from {
@@ -42,13 +44,20 @@ fn folded(g: &ArchGraph) -> (Vec<(String, Kind)>, Vec<FoldedEdge>) {
             text.push(' ');
             text.push_str(&edge.label);
         }
-        let key = (from.component().to_string(), to.component().to_string(), text.clone());
+        let key = (
+            from.component().to_string(),
+            to.component().to_string(),
+            text.clone(),
+        );
         if seen.insert(key) {
             edges.push(FoldedEdge {
                 from: from.component().to_string(),
                 to: to.component().to_string(),
                 text,
-                dashed: matches!(edge.relation, Relation::Publishes | Relation::Consumes | Relation::DeadLetter),
+                dashed: matches!(
+                    edge.relation,
+                    Relation::Publishes | Relation::Consumes | Relation::DeadLetter
+                ),
             });
         }
     }
@@ -77,7 +86,13 @@ pub fn to_mermaid(g: &ArchGraph) -> String {
     }
     for e in &edges {
         let arrow = if e.dashed { "-.->" } else { "-->" };
-        let _ = writeln!(out, "  {} {arrow}|\"{}\"| {}", e.from, escape(&e.text), e.to);
+        let _ = writeln!(
+            out,
+            "  {} {arrow}|\"{}\"| {}",
+            e.from,
+            escape(&e.text),
+            e.to
+        );
     }
     out
 }
@@ -85,7 +100,8 @@ pub fn to_mermaid(g: &ArchGraph) -> String {
 /// Graphviz DOT.
 pub fn to_dot(g: &ArchGraph) -> String {
     let (nodes, edges) = folded(g);
-    let mut out = String::from("digraph architecture {\n  rankdir=LR;\n  node [fontname=\"Helvetica\"];\n");
+    let mut out =
+        String::from("digraph architecture {\n  rankdir=LR;\n  node [fontname=\"Helvetica\"];\n");
     for (name, kind) in &nodes {
         let shape = match kind {
             Kind::Database => "cylinder",
@@ -95,11 +111,20 @@ pub fn to_dot(g: &ArchGraph) -> String {
             Kind::Region => "ellipse",
             _ => "box",
         };
-        let _ = writeln!(out, "  \"{name}\" [shape={shape}, label=\"{name}\\n({kind})\"];");
+        let _ = writeln!(
+            out,
+            "  \"{name}\" [shape={shape}, label=\"{name}\\n({kind})\"];"
+        );
     }
     for e in &edges {
         let style = if e.dashed { ", style=dashed" } else { "" };
-        let _ = writeln!(out, "  \"{}\" -> \"{}\" [label=\"{}\"{style}];", e.from, e.to, escape(&e.text));
+        let _ = writeln!(
+            out,
+            "  \"{}\" -> \"{}\" [label=\"{}\"{style}];",
+            e.from,
+            e.to,
+            escape(&e.text)
+        );
     }
     out.push_str("}\n");
     out

@@ -3,7 +3,7 @@
 
 use super::kinds::*;
 use super::reader::{Coverage, Sink};
-use super::{resolve, Kind, Keyword, Program};
+use super::{resolve, Keyword, Kind, Program};
 use crate::diagnostic::{closest, Diagnostic};
 use crate::source::FileId;
 use crate::syntax::ast;
@@ -38,10 +38,14 @@ fn lower_inner(files: &[(FileId, ast::File)], sink: Sink) -> (Program, Vec<Diagn
                 Some(Kind::System) => {
                     if let Some(first) = system_block {
                         sink.push(
-                            Diagnostic::error("A003", block.head, "a program has at most one `system`")
-                                .with_primary_label("second system")
-                                .with_label(first.head, "first system declared here")
-                                .with_help("merge the two `system` blocks into one"),
+                            Diagnostic::error(
+                                "A003",
+                                block.head,
+                                "a program has at most one `system`",
+                            )
+                            .with_primary_label("second system")
+                            .with_label(first.head, "first system declared here")
+                            .with_help("merge the two `system` blocks into one"),
                         );
                         continue;
                     }
@@ -61,15 +65,21 @@ fn lower_inner(files: &[(FileId, ast::File)], sink: Sink) -> (Program, Vec<Diagn
                 Some(Kind::Cdn) => program.cdns.push(lower_cdn(block, &sink)),
                 Some(Kind::Job) => program.jobs.push(lower_job(block, &sink)),
                 None => {
-                    let hint = closest(&block.kind.text, Kind::WORDS.iter().copied())
-                        .or_else(|| closest(&block.kind.text.to_lowercase(), Kind::WORDS.iter().copied()));
+                    let hint =
+                        closest(&block.kind.text, Kind::WORDS.iter().copied()).or_else(|| {
+                            closest(&block.kind.text.to_lowercase(), Kind::WORDS.iter().copied())
+                        });
                     sink.push(
-                        Diagnostic::error("A002", block.kind.span, format!("`{}` is not a kind of component", block.kind.text))
-                            .with_primary_label("unknown kind")
-                            .with_help(match hint {
-                                Some(h) => format!("did you mean `{h}`?"),
-                                None => format!("the kinds are {}", Kind::WORDS.join(", ")),
-                            }),
+                        Diagnostic::error(
+                            "A002",
+                            block.kind.span,
+                            format!("`{}` is not a kind of component", block.kind.text),
+                        )
+                        .with_primary_label("unknown kind")
+                        .with_help(match hint {
+                            Some(h) => format!("did you mean `{h}`?"),
+                            None => format!("the kinds are {}", Kind::WORDS.join(", ")),
+                        }),
                     );
                 }
             }
@@ -85,7 +95,8 @@ fn lower_inner(files: &[(FileId, ast::File)], sink: Sink) -> (Program, Vec<Diagn
 
 fn duplicate_names(program: &Program, sink: &Sink) {
     let components = program.components();
-    let mut first_of: std::collections::HashMap<&str, (Kind, &super::Name)> = std::collections::HashMap::new();
+    let mut first_of: std::collections::HashMap<&str, (Kind, &super::Name)> =
+        std::collections::HashMap::new();
     for (kind, name) in components.iter() {
         if name.value.is_empty() {
             continue;
@@ -109,7 +120,14 @@ fn duplicate_names(program: &Program, sink: &Sink) {
         dup_members(sink, "consumer", s.consumers.iter().map(|e| &e.name));
     }
     for d in &program.databases {
-        dup_members(sink, "table or view", d.tables.iter().map(|t| &t.name).chain(d.views.iter().map(|v| &v.name)));
+        dup_members(
+            sink,
+            "table or view",
+            d.tables
+                .iter()
+                .map(|t| &t.name)
+                .chain(d.views.iter().map(|v| &v.name)),
+        );
         for t in &d.tables {
             dup_members(sink, "column", t.columns.iter().map(|c| &c.name));
         }
@@ -122,12 +140,19 @@ fn duplicate_names(program: &Program, sink: &Sink) {
 fn dup_members<'a>(sink: &Sink, what: &str, names: impl Iterator<Item = &'a super::Name>) {
     let names: Vec<&super::Name> = names.collect();
     for (i, n) in names.iter().enumerate() {
-        if let Some(first) = names[..i].iter().find(|m| m.value == n.value && !n.value.is_empty()) {
+        if let Some(first) = names[..i]
+            .iter()
+            .find(|m| m.value == n.value && !n.value.is_empty())
+        {
             sink.push(
-                Diagnostic::error("A003", n.span, format!("{what} `{}` is declared twice", n.value))
-                    .with_primary_label("declared again here")
-                    .with_label(first.span, "first declared here")
-                    .with_help(format!("rename or remove one of the two {what}s")),
+                Diagnostic::error(
+                    "A003",
+                    n.span,
+                    format!("{what} `{}` is declared twice", n.value),
+                )
+                .with_primary_label("declared again here")
+                .with_label(first.span, "first declared here")
+                .with_help(format!("rename or remove one of the two {what}s")),
             );
         }
     }

@@ -111,31 +111,38 @@ impl Program {
 
     /// The service with this name.
     pub fn service(&self, name: &str) -> Option<&Service> {
-        self.lookup(name, Kind::Service).and_then(|i| self.services.get(i))
+        self.lookup(name, Kind::Service)
+            .and_then(|i| self.services.get(i))
     }
     /// The gateway with this name.
     pub fn gateway(&self, name: &str) -> Option<&Gateway> {
-        self.lookup(name, Kind::Gateway).and_then(|i| self.gateways.get(i))
+        self.lookup(name, Kind::Gateway)
+            .and_then(|i| self.gateways.get(i))
     }
     /// The database with this name.
     pub fn database(&self, name: &str) -> Option<&Database> {
-        self.lookup(name, Kind::Database).and_then(|i| self.databases.get(i))
+        self.lookup(name, Kind::Database)
+            .and_then(|i| self.databases.get(i))
     }
     /// The cache with this name.
     pub fn cache(&self, name: &str) -> Option<&Cache> {
-        self.lookup(name, Kind::Cache).and_then(|i| self.caches.get(i))
+        self.lookup(name, Kind::Cache)
+            .and_then(|i| self.caches.get(i))
     }
     /// The queue with this name.
     pub fn queue(&self, name: &str) -> Option<&Queue> {
-        self.lookup(name, Kind::Queue).and_then(|i| self.queues.get(i))
+        self.lookup(name, Kind::Queue)
+            .and_then(|i| self.queues.get(i))
     }
     /// The limit with this name.
     pub fn limit(&self, name: &str) -> Option<&Limit> {
-        self.lookup(name, Kind::Limit).and_then(|i| self.limits.get(i))
+        self.lookup(name, Kind::Limit)
+            .and_then(|i| self.limits.get(i))
     }
     /// The region with this name.
     pub fn region(&self, name: &str) -> Option<&Region> {
-        self.lookup(name, Kind::Region).and_then(|i| self.regions.get(i))
+        self.lookup(name, Kind::Region)
+            .and_then(|i| self.regions.get(i))
     }
     /// The CDN with this name.
     pub fn cdn(&self, name: &str) -> Option<&Cdn> {
@@ -144,18 +151,30 @@ impl Program {
     /// `service.endpoint`.
     pub fn endpoint(&self, path: &PathRef) -> Option<(&Service, &Endpoint)> {
         let svc = self.service(path.root())?;
-        let ep = svc.endpoints.iter().find(|e| Some(e.name.value.as_str()) == path.member())?;
+        let ep = svc
+            .endpoints
+            .iter()
+            .find(|e| Some(e.name.value.as_str()) == path.member())?;
         Some((svc, ep))
     }
     /// `database.table`.
     pub fn table(&self, path: &PathRef) -> Option<(&Database, &Table)> {
         let db = self.database(path.root())?;
-        let t = db.tables.iter().find(|t| Some(t.name.value.as_str()) == path.member())?;
+        let t = db
+            .tables
+            .iter()
+            .find(|t| Some(t.name.value.as_str()) == path.member())?;
         Some((db, t))
     }
     /// The system's peak load in requests per second, if declared.
     pub fn peak_rps(&self) -> Option<f64> {
-        self.system.as_ref()?.traffic.as_ref()?.peak.as_ref().map(|p| p.per_second())
+        self.system
+            .as_ref()?
+            .traffic
+            .as_ref()?
+            .peak
+            .as_ref()
+            .map(|p| p.per_second())
     }
     /// The system SLO, if declared.
     pub fn slo(&self) -> Option<&Spanned<Percent>> {

@@ -113,7 +113,10 @@ impl<'a> Reader<'a> {
     fn report_duplicate_keys(&self) {
         for (i, a) in self.attrs.iter().enumerate() {
             let key = norm_key(&a.key.text);
-            if let Some(first) = self.attrs[..i].iter().find(|b| norm_key(&b.key.text) == key) {
+            if let Some(first) = self.attrs[..i]
+                .iter()
+                .find(|b| norm_key(&b.key.text) == key)
+            {
                 self.sink.push(
                     Diagnostic::error(
                         "A003",
@@ -166,7 +169,8 @@ impl<'a> Reader<'a> {
     pub fn attr(&self, name: &'static str) -> Option<&'a Attribute> {
         self.known_attrs.borrow_mut().push(name);
         self.record(name, false);
-        let matches = |a: &&Attribute| a.key.form == KeyForm::Ident && norm_key(&a.key.text) == name;
+        let matches =
+            |a: &&Attribute| a.key.form == KeyForm::Ident && norm_key(&a.key.text) == name;
         let i = self.attrs.iter().position(&matches)?;
         // A repeated attribute is A003, not also "unknown".
         for (a, used) in self.attrs.iter().zip(&self.used_attrs) {
@@ -183,10 +187,14 @@ impl<'a> Reader<'a> {
         let all = self.blocks(kind);
         if let [first, second, ..] = all.as_slice() {
             self.sink.push(
-                Diagnostic::error("A003", second.head, format!("`{kind}` is declared twice in this block"))
-                    .with_primary_label("declared again here")
-                    .with_label(first.head, "first declared here")
-                    .with_help(format!("merge the two `{kind}` blocks into one")),
+                Diagnostic::error(
+                    "A003",
+                    second.head,
+                    format!("`{kind}` is declared twice in this block"),
+                )
+                .with_primary_label("declared again here")
+                .with_label(first.head, "first declared here")
+                .with_help(format!("merge the two `{kind}` blocks into one")),
             );
         }
         all.first().copied()
@@ -240,9 +248,13 @@ impl<'a> Reader<'a> {
     /// Reports a required nested block that is missing (A007).
     pub fn missing_block(&self, kind: &str, example: &str) {
         self.sink.push(
-            Diagnostic::error("A007", self.head(), format!("`{}` needs a `{kind}` block", self.block_title()))
-                .with_primary_label(format!("`{kind}` is missing"))
-                .with_help(format!("add `{example}`")),
+            Diagnostic::error(
+                "A007",
+                self.head(),
+                format!("`{}` needs a `{kind}` block", self.block_title()),
+            )
+            .with_primary_label(format!("`{kind}` is missing"))
+            .with_help(format!("add `{example}`")),
         );
     }
 
@@ -269,7 +281,10 @@ impl<'a> Reader<'a> {
             Diagnostic::error(
                 "A005",
                 value.span,
-                format!("`{name}` expects {expected}, found {}", value.kind.describe()),
+                format!(
+                    "`{name}` expects {expected}, found {}",
+                    value.kind.describe()
+                ),
             )
             .with_primary_label(format!("expected {expected}"))
             .with_help(format!("write {expected}")),
@@ -287,16 +302,27 @@ impl<'a> Reader<'a> {
 
     // ---- typed getters -------------------------------------------------------------
 
-    fn quantity(&self, name: &'static str, dim: Dimension, rate: bool, expected: &str) -> Option<(f64, Option<f64>, bool, Span)> {
+    fn quantity(
+        &self,
+        name: &'static str,
+        dim: Dimension,
+        rate: bool,
+        expected: &str,
+    ) -> Option<(f64, Option<f64>, bool, Span)> {
         let a = self.attr(name)?;
         quantity_of(self, name, &a.value, dim, rate, expected)
     }
 
     /// A duration (never negative: A006).
     pub fn duration(&self, name: &'static str) -> Option<Spanned<Millis>> {
-        let (v, _, _, span) = self.quantity(name, Dimension::Duration, false, "a duration such as 30s")?;
+        let (v, _, _, span) =
+            self.quantity(name, Dimension::Duration, false, "a duration such as 30s")?;
         if v < 0.0 {
-            self.out_of_range(span, format!("`{name}` cannot be negative"), "durations are 0 or more");
+            self.out_of_range(
+                span,
+                format!("`{name}` cannot be negative"),
+                "durations are 0 or more",
+            );
             return None;
         }
         Some(Spanned::new(Millis(v), span))
@@ -306,7 +332,11 @@ impl<'a> Reader<'a> {
     pub fn positive_duration(&self, name: &'static str) -> Option<Spanned<Millis>> {
         let d = self.duration(name)?;
         if d.value.0 <= 0.0 {
-            self.out_of_range(d.span, format!("`{name}` must be longer than zero"), format!("set `{name}` to a positive duration such as 1s"));
+            self.out_of_range(
+                d.span,
+                format!("`{name}` must be longer than zero"),
+                format!("set `{name}` to a positive duration such as 1s"),
+            );
             return None;
         }
         Some(d)
@@ -316,7 +346,11 @@ impl<'a> Reader<'a> {
     pub fn size(&self, name: &'static str) -> Option<Spanned<Bytes>> {
         let (v, _, _, span) = self.quantity(name, Dimension::Size, false, "a size such as 4KB")?;
         if v < 0.0 {
-            self.out_of_range(span, format!("`{name}` cannot be negative"), "sizes are 0 or more");
+            self.out_of_range(
+                span,
+                format!("`{name}` cannot be negative"),
+                "sizes are 0 or more",
+            );
             return None;
         }
         Some(Spanned::new(Bytes(v), span))
@@ -376,7 +410,11 @@ impl<'a> Reader<'a> {
         match &a.value.kind {
             ValueKind::Name(s) => Some(Spanned::new(s.clone(), a.value.span)),
             ValueKind::Path(parts) => Some(Spanned::new(
-                parts.iter().map(|p| p.text.as_str()).collect::<Vec<_>>().join("."),
+                parts
+                    .iter()
+                    .map(|p| p.text.as_str())
+                    .collect::<Vec<_>>()
+                    .join("."),
                 a.value.span,
             )),
             ValueKind::String(s) => Some(Spanned::new(s.clone(), a.value.span)),
@@ -403,7 +441,9 @@ impl<'a> Reader<'a> {
 
     /// A list of strings, each with its own span.
     pub fn spanned_strings(&self, name: &'static str) -> Vec<Spanned<String>> {
-        let Some(a) = self.attr(name) else { return Vec::new() };
+        let Some(a) = self.attr(name) else {
+            return Vec::new();
+        };
         let items = list_items(self, name, &a.value).unwrap_or_default();
         items
             .into_iter()
@@ -424,7 +464,9 @@ impl<'a> Reader<'a> {
         let mut out = Vec::new();
         for v in items {
             match &v.kind {
-                ValueKind::Name(s) | ValueKind::String(s) => out.push(Spanned::new(s.clone(), v.span)),
+                ValueKind::Name(s) | ValueKind::String(s) => {
+                    out.push(Spanned::new(s.clone(), v.span))
+                }
                 _ => self.wrong_type(name, v, "a list of names"),
             }
         }
@@ -441,7 +483,10 @@ impl<'a> Reader<'a> {
     pub fn keywords<K: Keyword>(&self, name: &'static str) -> Option<Spanned<Vec<K>>> {
         let a = self.attr(name)?;
         let items = list_items(self, name, &a.value)?;
-        let out = items.iter().filter_map(|v| keyword_of::<K>(self, name, v).map(|k| k.value)).collect();
+        let out = items
+            .iter()
+            .filter_map(|v| keyword_of::<K>(self, name, v).map(|k| k.value))
+            .collect();
         Some(Spanned::new(out, a.value.span))
     }
 
@@ -456,11 +501,19 @@ impl<'a> Reader<'a> {
                 });
                 match arg {
                     Some(s) if args.len() == 1 => Some(Spanned::new(
-                        if f.text == "env" { Secret::Env(s) } else { Secret::File(s) },
+                        if f.text == "env" {
+                            Secret::Env(s)
+                        } else {
+                            Secret::File(s)
+                        },
                         a.value.span,
                     )),
                     _ => {
-                        self.wrong_type(name, &a.value, &format!("`{}(\"...\")` with one string", f.text));
+                        self.wrong_type(
+                            name,
+                            &a.value,
+                            &format!("`{}(\"...\")` with one string", f.text),
+                        );
                         None
                     }
                 }
@@ -485,12 +538,19 @@ impl<'a> Reader<'a> {
         let a = self.attr(name)?;
         match &a.value.kind {
             ValueKind::Name(n) => {
-                let r = Ref { name: normalize(n), span: a.value.span };
+                let r = Ref {
+                    name: normalize(n),
+                    span: a.value.span,
+                };
                 self.pending(Target::Component(r.clone()), kinds, &[], name);
                 Some(r)
             }
             _ => {
-                self.wrong_type(name, &a.value, &format!("the name of a {}", kinds_text(kinds)));
+                self.wrong_type(
+                    name,
+                    &a.value,
+                    &format!("the name of a {}", kinds_text(kinds)),
+                );
                 None
             }
         }
@@ -498,20 +558,34 @@ impl<'a> Reader<'a> {
 
     /// `limit = a` or `limits = [a, b]`, merged.
     pub fn limits(&self) -> Vec<Ref> {
-        let mut out: Vec<Ref> = self.reference("limit", &[Kind::Limit]).into_iter().collect();
-        out.extend(self.references("limits", &[Kind::Limit]).map(|s| s.value).unwrap_or_default());
+        let mut out: Vec<Ref> = self
+            .reference("limit", &[Kind::Limit])
+            .into_iter()
+            .collect();
+        out.extend(
+            self.references("limits", &[Kind::Limit])
+                .map(|s| s.value)
+                .unwrap_or_default(),
+        );
         out
     }
 
     /// A list of references to components of the given kinds.
-    pub fn references(&self, name: &'static str, kinds: &'static [Kind]) -> Option<Spanned<Vec<Ref>>> {
+    pub fn references(
+        &self,
+        name: &'static str,
+        kinds: &'static [Kind],
+    ) -> Option<Spanned<Vec<Ref>>> {
         let a = self.attr(name)?;
         let items = list_items(self, name, &a.value)?;
         let mut out = Vec::new();
         for v in items {
             match &v.kind {
                 ValueKind::Name(n) => {
-                    let r = Ref { name: normalize(n), span: v.span };
+                    let r = Ref {
+                        name: normalize(n),
+                        span: v.span,
+                    };
                     self.pending(Target::Component(r.clone()), kinds, &[], name);
                     out.push(r);
                 }
@@ -522,26 +596,50 @@ impl<'a> Reader<'a> {
     }
 
     /// A list of components or members (`reads = [cache, db.table]`).
-    pub fn targets(&self, name: &'static str, kinds: &'static [Kind], members: &'static [Member]) -> Option<Spanned<Vec<Target>>> {
+    pub fn targets(
+        &self,
+        name: &'static str,
+        kinds: &'static [Kind],
+        members: &'static [Member],
+    ) -> Option<Spanned<Vec<Target>>> {
         let a = self.attr(name)?;
         let items = list_items(self, name, &a.value)?;
-        let out = items.iter().filter_map(|v| self.target_of(name, v, kinds, members)).collect();
+        let out = items
+            .iter()
+            .filter_map(|v| self.target_of(name, v, kinds, members))
+            .collect();
         Some(Spanned::new(out, a.value.span))
     }
 
     /// One component or member.
-    pub fn target(&self, name: &'static str, kinds: &'static [Kind], members: &'static [Member]) -> Option<Target> {
+    pub fn target(
+        &self,
+        name: &'static str,
+        kinds: &'static [Kind],
+        members: &'static [Member],
+    ) -> Option<Target> {
         let a = self.attr(name)?;
         self.target_of(name, &a.value, kinds, members)
     }
 
-    fn target_of(&self, name: &'static str, v: &Value, kinds: &'static [Kind], members: &'static [Member]) -> Option<Target> {
+    fn target_of(
+        &self,
+        name: &'static str,
+        v: &Value,
+        kinds: &'static [Kind],
+        members: &'static [Member],
+    ) -> Option<Target> {
         let t = match &v.kind {
-            ValueKind::Name(n) if !kinds.is_empty() => Target::Component(Ref { name: normalize(n), span: v.span }),
-            ValueKind::Path(parts) if !members.is_empty() && parts.len() == 2 => Target::Member(PathRef {
-                parts: parts.iter().map(|p| normalize(&p.text)).collect(),
+            ValueKind::Name(n) if !kinds.is_empty() => Target::Component(Ref {
+                name: normalize(n),
                 span: v.span,
             }),
+            ValueKind::Path(parts) if !members.is_empty() && parts.len() == 2 => {
+                Target::Member(PathRef {
+                    parts: parts.iter().map(|p| normalize(&p.text)).collect(),
+                    span: v.span,
+                })
+            }
             _ => {
                 let mut expected: Vec<String> = Vec::new();
                 if !kinds.is_empty() {
@@ -561,8 +659,19 @@ impl<'a> Reader<'a> {
         Some(t)
     }
 
-    fn pending(&self, target: Target, kinds: &'static [Kind], members: &'static [Member], attribute: &str) {
-        self.sink.refs.borrow_mut().push(PendingRef { target, kinds, members, attribute: attribute.to_string() });
+    fn pending(
+        &self,
+        target: Target,
+        kinds: &'static [Kind],
+        members: &'static [Member],
+        attribute: &str,
+    ) {
+        self.sink.refs.borrow_mut().push(PendingRef {
+            target,
+            kinds,
+            members,
+            attribute: attribute.to_string(),
+        });
     }
 
     /// Reports every attribute and block nobody asked for (A002).
@@ -586,7 +695,11 @@ impl<'a> Reader<'a> {
                 d.help = Some(match (suggestion, is_block) {
                     (_, true) => format!("`{key}` is a block here: write `{key} {{ ... }}`"),
                     (Some(s), _) => format!("did you mean `{s}`?"),
-                    (None, _) => format!("the attributes of `{}` are: {}", self.block.kind.text, list_words(&known)),
+                    (None, _) => format!(
+                        "the attributes of `{}` are: {}",
+                        self.block.kind.text,
+                        list_words(&known)
+                    ),
                 });
                 self.sink.push(d);
             }
@@ -606,8 +719,14 @@ impl<'a> Reader<'a> {
                 d.help = Some(match (suggestion, is_attr) {
                     (_, true) => format!("`{kind}` is an attribute here: write `{kind} = value`"),
                     (Some(s), _) => format!("did you mean `{s}`?"),
-                    (None, _) if known_blocks.is_empty() => format!("`{}` has no nested blocks", self.block.kind.text),
-                    (None, _) => format!("the blocks of `{}` are: {}", self.block.kind.text, list_words(&known_blocks)),
+                    (None, _) if known_blocks.is_empty() => {
+                        format!("`{}` has no nested blocks", self.block.kind.text)
+                    }
+                    (None, _) => format!(
+                        "the blocks of `{}` are: {}",
+                        self.block.kind.text,
+                        list_words(&known_blocks)
+                    ),
                 });
                 self.sink.push(d);
             }
@@ -615,9 +734,16 @@ impl<'a> Reader<'a> {
             for (b, used) in self.blocks.iter().zip(&self.used_blocks) {
                 if !used.get() {
                     self.sink.push(
-                        Diagnostic::error("A002", b.kind.span, format!("`{}` takes only `key = value` entries", self.block.kind.text))
-                            .with_primary_label("a nested block is not allowed here")
-                            .with_help("write the entry as `key = value`"),
+                        Diagnostic::error(
+                            "A002",
+                            b.kind.span,
+                            format!(
+                                "`{}` takes only `key = value` entries",
+                                self.block.kind.text
+                            ),
+                        )
+                        .with_primary_label("a nested block is not allowed here")
+                        .with_help("write the entry as `key = value`"),
                     );
                 }
             }
@@ -629,7 +755,10 @@ fn list_words(words: &[&str]) -> String {
     let mut w: Vec<&str> = words.to_vec();
     w.sort_unstable();
     w.dedup();
-    w.iter().map(|x| format!("`{x}`")).collect::<Vec<_>>().join(", ")
+    w.iter()
+        .map(|x| format!("`{x}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// "service", "service or cdn".
@@ -655,7 +784,14 @@ pub fn list_items<'v>(r: &Reader, name: &str, v: &'v Value) -> Option<Vec<&'v Va
 }
 
 /// A quantity of the given dimension, as (value, window, integral, span).
-pub fn quantity_of(r: &Reader, name: &str, v: &Value, dim: Dimension, rate: bool, expected: &str) -> Option<(f64, Option<f64>, bool, Span)> {
+pub fn quantity_of(
+    r: &Reader,
+    name: &str,
+    v: &Value,
+    dim: Dimension,
+    rate: bool,
+    expected: &str,
+) -> Option<(f64, Option<f64>, bool, Span)> {
     match &v.kind {
         ValueKind::Quantity(q) if q.dimension == dim && q.per_seconds.is_some() == rate => {
             Some((q.value, q.per_seconds, q.integral, v.span))
@@ -669,9 +805,20 @@ pub fn quantity_of(r: &Reader, name: &str, v: &Value, dim: Dimension, rate: bool
 
 /// A percent value in 0..=100.
 pub fn percent_of(r: &Reader, name: &str, v: &Value) -> Option<Spanned<Percent>> {
-    let (p, _, _, span) = quantity_of(r, name, v, Dimension::Percent, false, "a percent such as 70%")?;
+    let (p, _, _, span) = quantity_of(
+        r,
+        name,
+        v,
+        Dimension::Percent,
+        false,
+        "a percent such as 70%",
+    )?;
     if !(0.0..=100.0).contains(&p) {
-        r.out_of_range(span, format!("`{name}` is {p}%, outside 0%..100%"), "a percent is between 0% and 100%");
+        r.out_of_range(
+            span,
+            format!("`{name}` is {p}%, outside 0%..100%"),
+            "a percent is between 0% and 100%",
+        );
         return None;
     }
     Some(Spanned::new(Percent(p), span))
@@ -686,25 +833,45 @@ pub fn rate_of(r: &Reader, name: &str, v: &Value, unit: RateUnit) -> Option<Span
     };
     let (amount, window, _, span) = quantity_of(r, name, v, dim, true, expected)?;
     if amount <= 0.0 {
-        r.out_of_range(span, format!("`{name}` must be above zero"), format!("a zero or negative rate never lets anything through; write {expected}"));
+        r.out_of_range(
+            span,
+            format!("`{name}` must be above zero"),
+            format!("a zero or negative rate never lets anything through; write {expected}"),
+        );
         return None;
     }
-    Some(Spanned::new(Rate { amount, window_s: window.unwrap_or(1.0), unit }, span))
+    Some(Spanned::new(
+        Rate {
+            amount,
+            window_s: window.unwrap_or(1.0),
+            unit,
+        },
+        span,
+    ))
 }
 
 /// A whole number of at least `min`.
 pub fn int_of(r: &Reader, name: &str, v: &Value, min: i64) -> Option<Spanned<u32>> {
-    let (n, _, integral, span) = quantity_of(r, name, v, Dimension::Count, false, "a whole number")?;
+    let (n, _, integral, span) =
+        quantity_of(r, name, v, Dimension::Count, false, "a whole number")?;
     if !integral || n.fract() != 0.0 {
         r.wrong_type(name, v, "a whole number");
         return None;
     }
     if n < min as f64 {
-        r.out_of_range(span, format!("`{name}` is {n}, below its minimum {min}"), format!("set `{name}` to {min} or more"));
+        r.out_of_range(
+            span,
+            format!("`{name}` is {n}, below its minimum {min}"),
+            format!("set `{name}` to {min} or more"),
+        );
         return None;
     }
     if n > u32::MAX as f64 {
-        r.out_of_range(span, format!("`{name}` is too large"), "use a smaller number");
+        r.out_of_range(
+            span,
+            format!("`{name}` is too large"),
+            "use a smaller number",
+        );
         return None;
     }
     Some(Spanned::new(n as u32, span))

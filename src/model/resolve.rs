@@ -17,7 +17,10 @@ pub(super) fn resolve(program: &mut Program, sink: &Sink) {
             system.regions = program
                 .regions
                 .iter()
-                .map(|r| Ref { name: r.name.value.clone(), span: r.name.span })
+                .map(|r| Ref {
+                    name: r.name.value.clone(),
+                    span: r.name.span,
+                })
                 .collect();
         }
     }
@@ -31,11 +34,20 @@ fn check(program: &Program, sink: &Sink, p: &PendingRef) {
                 return;
             };
             if !p.kinds.contains(&kind) {
-                let decl = program.components().into_iter().find(|(_, n)| n.value == r.name).map(|(_, n)| n.span);
+                let decl = program
+                    .components()
+                    .into_iter()
+                    .find(|(_, n)| n.value == r.name)
+                    .map(|(_, n)| n.span);
                 let mut d = Diagnostic::error(
                     "A009",
                     r.span,
-                    format!("`{}` is a {kind}, but `{}` needs a {}", r.name, p.attribute, kinds_text(p.kinds)),
+                    format!(
+                        "`{}` is a {kind}, but `{}` needs a {}",
+                        r.name,
+                        p.attribute,
+                        kinds_text(p.kinds)
+                    ),
                 )
                 .with_primary_label(format!("a {kind}"))
                 .with_help(format!("name a {} here", kinds_text(p.kinds)));
@@ -48,27 +60,48 @@ fn check(program: &Program, sink: &Sink, p: &PendingRef) {
         Target::Member(path) => {
             let root = path.root();
             let Some(kind) = program.kind_of(root) else {
-                let kinds: &[Kind] = if p.members.contains(&Member::Table) { &[Kind::Database] } else { &[Kind::Service] };
-                let span = crate::source::Span { end: path.span.start + root.len() as u32, ..path.span };
+                let kinds: &[Kind] = if p.members.contains(&Member::Table) {
+                    &[Kind::Database]
+                } else {
+                    &[Kind::Service]
+                };
+                let span = crate::source::Span {
+                    end: path.span.start + root.len() as u32,
+                    ..path.span
+                };
                 undefined(program, sink, root, span, kinds, &p.attribute);
                 return;
             };
             let member = path.member().unwrap_or("");
             let (candidates, what): (Vec<&str>, &str) = match kind {
                 Kind::Database if p.members.contains(&Member::Table) => (
-                    program.database(root).map(|d| d.tables.iter().map(|t| t.name.value.as_str()).collect()).unwrap_or_default(),
+                    program
+                        .database(root)
+                        .map(|d| d.tables.iter().map(|t| t.name.value.as_str()).collect())
+                        .unwrap_or_default(),
                     "table",
                 ),
                 Kind::Service if p.members.contains(&Member::Endpoint) => (
-                    program.service(root).map(|s| s.endpoints.iter().map(|e| e.name.value.as_str()).collect()).unwrap_or_default(),
+                    program
+                        .service(root)
+                        .map(|s| s.endpoints.iter().map(|e| e.name.value.as_str()).collect())
+                        .unwrap_or_default(),
                     "endpoint",
                 ),
                 _ => {
-                    let want = if p.members.contains(&Member::Table) { "database.table" } else { "service.endpoint" };
+                    let want = if p.members.contains(&Member::Table) {
+                        "database.table"
+                    } else {
+                        "service.endpoint"
+                    };
                     sink.push(
-                        Diagnostic::error("A009", path.span, format!("`{root}` is a {kind}, but `{}` needs `{want}`", p.attribute))
-                            .with_primary_label(format!("a {kind}"))
-                            .with_help(format!("write `{want}`")),
+                        Diagnostic::error(
+                            "A009",
+                            path.span,
+                            format!("`{root}` is a {kind}, but `{}` needs `{want}`", p.attribute),
+                        )
+                        .with_primary_label(format!("a {kind}"))
+                        .with_help(format!("write `{want}`")),
                     );
                     return;
                 }
@@ -76,30 +109,58 @@ fn check(program: &Program, sink: &Sink, p: &PendingRef) {
             if !candidates.contains(&member) {
                 let hint = closest(member, candidates.iter().copied());
                 sink.push(
-                    Diagnostic::error("A004", path.span, format!("{kind} `{root}` has no {what} `{member}`"))
-                        .with_primary_label(format!("unknown {what}"))
-                        .with_help(match hint {
-                            Some(h) => format!("did you mean `{root}.{h}`?"),
-                            None if candidates.is_empty() => format!("declare `{what} {member} {{ ... }}` in `{root}`"),
-                            None => format!("the {what}s of `{root}` are {}", candidates.join(", ")),
-                        }),
+                    Diagnostic::error(
+                        "A004",
+                        path.span,
+                        format!("{kind} `{root}` has no {what} `{member}`"),
+                    )
+                    .with_primary_label(format!("unknown {what}"))
+                    .with_help(match hint {
+                        Some(h) => format!("did you mean `{root}.{h}`?"),
+                        None if candidates.is_empty() => {
+                            format!("declare `{what} {member} {{ ... }}` in `{root}`")
+                        }
+                        None => format!("the {what}s of `{root}` are {}", candidates.join(", ")),
+                    }),
                 );
             }
         }
     }
 }
 
-fn undefined(program: &Program, sink: &Sink, name: &str, span: crate::source::Span, kinds: &[Kind], attribute: &str) {
+fn undefined(
+    program: &Program,
+    sink: &Sink,
+    name: &str,
+    span: crate::source::Span,
+    kinds: &[Kind],
+    attribute: &str,
+) {
     let all = program.components();
-    let preferred = closest(name, all.iter().filter(|(k, _)| kinds.contains(k)).map(|(_, n)| n.value.as_str()));
+    let preferred = closest(
+        name,
+        all.iter()
+            .filter(|(k, _)| kinds.contains(k))
+            .map(|(_, n)| n.value.as_str()),
+    );
     let any = closest(name, all.iter().map(|(_, n)| n.value.as_str()));
     let help = match preferred.or(any) {
         Some(c) => format!("did you mean `{c}`?"),
-        None => format!("declare `{} {name} {{ ... }}`, or name an existing one", kinds.first().map(|k| k.to_string()).unwrap_or_else(|| "component".into())),
+        None => format!(
+            "declare `{} {name} {{ ... }}`, or name an existing one",
+            kinds
+                .first()
+                .map(|k| k.to_string())
+                .unwrap_or_else(|| "component".into())
+        ),
     };
     sink.push(
-        Diagnostic::error("A004", span, format!("`{name}` is not declared (in `{attribute}`)"))
-            .with_primary_label(format!("no {} of this name", kinds_text(kinds)))
-            .with_help(help),
+        Diagnostic::error(
+            "A004",
+            span,
+            format!("`{name}` is not declared (in `{attribute}`)"),
+        )
+        .with_primary_label(format!("no {} of this name", kinds_text(kinds)))
+        .with_help(help),
     );
 }

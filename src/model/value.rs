@@ -21,12 +21,20 @@ pub struct Spanned<T> {
 impl<T> Spanned<T> {
     /// Pairs a value written in the file with its span.
     pub fn new(value: T, span: Span) -> Self {
-        Spanned { value, span, defaulted: false }
+        Spanned {
+            value,
+            span,
+            defaulted: false,
+        }
     }
 
     /// A documented default, located at the head of the block that took it.
     pub fn default_at(value: T, span: Span) -> Self {
-        Spanned { value, span, defaulted: true }
+        Spanned {
+            value,
+            span,
+            defaulted: true,
+        }
     }
 
     /// `" (the default)"` for a defaulted value, else nothing: for messages.
@@ -264,7 +272,13 @@ impl std::fmt::Display for Millis {
     /// In the largest unit that keeps the figure readable: `250ms`, `30s`, `5m`, `2h`, `7d`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let ms = self.0;
-        let units: [(f64, &str); 5] = [(86_400_000.0, "d"), (3_600_000.0, "h"), (60_000.0, "m"), (1_000.0, "s"), (1.0, "ms")];
+        let units: [(f64, &str); 5] = [
+            (86_400_000.0, "d"),
+            (3_600_000.0, "h"),
+            (60_000.0, "m"),
+            (1_000.0, "s"),
+            (1.0, "ms"),
+        ];
         for (size, unit) in units {
             if ms.abs() >= size && (ms / size * 1000.0).round() % 10.0 == 0.0 || size == 1.0 {
                 return write!(f, "{}{unit}", figure(ms / size));
@@ -277,7 +291,14 @@ impl std::fmt::Display for Millis {
 impl std::fmt::Display for Bytes {
     /// `4KB`, `1.5GB`, in powers of 1000.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let units: [(f64, &str); 6] = [(1e15, "PB"), (1e12, "TB"), (1e9, "GB"), (1e6, "MB"), (1e3, "KB"), (1.0, "B")];
+        let units: [(f64, &str); 6] = [
+            (1e15, "PB"),
+            (1e12, "TB"),
+            (1e9, "GB"),
+            (1e6, "MB"),
+            (1e3, "KB"),
+            (1.0, "B"),
+        ];
         for (size, unit) in units {
             if self.0.abs() >= size || size == 1.0 {
                 return write!(f, "{}{unit}", figure(self.0 / size));
@@ -296,9 +317,20 @@ impl std::fmt::Display for Percent {
 impl std::fmt::Display for Rate {
     /// As written where possible: `100/min`, `12000/s`, `40GB/mo`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        const WINDOWS: [(f64, &str); 7] =
-            [(1.0, "s"), (60.0, "min"), (3_600.0, "h"), (86_400.0, "day"), (604_800.0, "w"), (2_592_000.0, "mo"), (31_536_000.0, "y")];
-        let Some(window) = WINDOWS.iter().find(|(w, _)| *w == self.window_s).map(|(_, name)| *name) else {
+        const WINDOWS: [(f64, &str); 7] = [
+            (1.0, "s"),
+            (60.0, "min"),
+            (3_600.0, "h"),
+            (86_400.0, "day"),
+            (604_800.0, "w"),
+            (2_592_000.0, "mo"),
+            (31_536_000.0, "y"),
+        ];
+        let Some(window) = WINDOWS
+            .iter()
+            .find(|(w, _)| *w == self.window_s)
+            .map(|(_, name)| *name)
+        else {
             return write!(f, "{}/s", figure(self.per_second()));
         };
         match self.unit {
@@ -327,7 +359,11 @@ mod tests {
     fn sizes_rates_and_percents_print_as_written() {
         assert_eq!(Bytes(4_000.0).to_string(), "4KB");
         assert_eq!(Percent(99.95).to_string(), "99.95%");
-        let r = Rate { amount: 100.0, window_s: 60.0, unit: RateUnit::Count };
+        let r = Rate {
+            amount: 100.0,
+            window_s: 60.0,
+            unit: RateUnit::Count,
+        };
         assert_eq!(r.to_string(), "100/min");
     }
 }

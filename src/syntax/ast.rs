@@ -93,7 +93,10 @@ pub enum ValueKind {
     Bool(bool),
     Name(String),
     Path(Vec<Ident>),
-    Call { name: Ident, args: Vec<Arg> },
+    Call {
+        name: Ident,
+        args: Vec<Arg>,
+    },
     List(Vec<Value>),
     Map(Vec<Attribute>),
     /// A literal that could not be read; already reported, and ignored by later stages.

@@ -164,7 +164,8 @@ pub fn parse_quantity(text: &str) -> Result<Quantity, LiteralError> {
         value,
         dimension,
         per_seconds,
-        integral: !fractional && integral || (value.fract() == 0.0 && dimension == Dimension::Count),
+        integral: !fractional && integral
+            || (value.fract() == 0.0 && dimension == Dimension::Count),
     })
 }
 

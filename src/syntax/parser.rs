@@ -24,10 +24,7 @@ pub fn parse(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
                 file,
                 diagnostics: &mut diagnostics,
             };
-            let ast = pairs
-                .next()
-                .map(|p| lower.file(p))
-                .unwrap_or_default();
+            let ast = pairs.next().map(|p| lower.file(p)).unwrap_or_default();
             (ast, diagnostics)
         }
         Err(error) => {
@@ -187,19 +184,25 @@ impl Lower<'_> {
             _ => pair,
         };
         let kind = match inner.as_rule() {
-            Rule::quantity => self.quantity(inner.as_str(), span).map_or(ValueKind::Invalid, ValueKind::Quantity),
+            Rule::quantity => self
+                .quantity(inner.as_str(), span)
+                .map_or(ValueKind::Invalid, ValueKind::Quantity),
             Rule::spaced_quantity => {
                 let compact: String = inner.as_str().split_whitespace().collect();
                 self.diagnostics.push(
                     Diagnostic::error(
                         "A001",
                         span,
-                        format!("no whitespace is allowed inside a literal: `{}`", inner.as_str()),
+                        format!(
+                            "no whitespace is allowed inside a literal: `{}`",
+                            inner.as_str()
+                        ),
                     )
                     .with_primary_label("a number and its unit must touch")
                     .with_help(format!("write `{compact}`")),
                 );
-                self.quantity(&compact, span).map_or(ValueKind::Invalid, ValueKind::Quantity)
+                self.quantity(&compact, span)
+                    .map_or(ValueKind::Invalid, ValueKind::Quantity)
             }
             Rule::range => {
                 let mut parts = inner.into_inner();
@@ -208,7 +211,9 @@ impl Lower<'_> {
                         Some(p) => {
                             let s = self.span(&p);
                             Value {
-                                kind: self.quantity(p.as_str(), s).map_or(ValueKind::Invalid, ValueKind::Quantity),
+                                kind: self
+                                    .quantity(p.as_str(), s)
+                                    .map_or(ValueKind::Invalid, ValueKind::Quantity),
                                 span: s,
                             }
                         }
@@ -316,11 +321,7 @@ fn unescape(raw: &str) -> String {
             Some('n') => out.push('\n'),
             Some('t') => out.push('\t'),
             Some('u') => {
-                let hex: String = chars
-                    .by_ref()
-                    .skip(1)
-                    .take_while(|c| *c != '}')
-                    .collect();
+                let hex: String = chars.by_ref().skip(1).take_while(|c| *c != '}').collect();
                 if let Some(ch) = u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32) {
                     out.push(ch);
                 }
@@ -377,11 +378,19 @@ fn too_deep(file: FileId, text: &str) -> Option<Diagnostic> {
             }
         }
         if depth > MAX_NESTING || comment_depth > MAX_NESTING {
-            let what = if comment_depth > MAX_NESTING { "comments" } else { "blocks, lists and calls" };
+            let what = if comment_depth > MAX_NESTING {
+                "comments"
+            } else {
+                "blocks, lists and calls"
+            };
             return Some(
-                Diagnostic::error("A001", Span::new(file, i, i + 1), format!("{what} are nested more than {MAX_NESTING} levels deep"))
-                    .with_primary_label("too deep")
-                    .with_help("flatten the structure: no real architecture needs this depth"),
+                Diagnostic::error(
+                    "A001",
+                    Span::new(file, i, i + 1),
+                    format!("{what} are nested more than {MAX_NESTING} levels deep"),
+                )
+                .with_primary_label("too deep")
+                .with_help("flatten the structure: no real architecture needs this depth"),
             );
         }
         i += 1;
@@ -392,8 +401,15 @@ fn too_deep(file: FileId, text: &str) -> Option<Diagnostic> {
 /// Words for what the grammar expected, by rule.
 fn expected_words(rule: &Rule) -> Option<&'static str> {
     Some(match rule {
-        Rule::value | Rule::quantity | Rule::range | Rule::spaced_quantity | Rule::list | Rule::map
-        | Rule::call | Rule::path | Rule::boolean => "a value such as 30s, \"text\" or a name",
+        Rule::value
+        | Rule::quantity
+        | Rule::range
+        | Rule::spaced_quantity
+        | Rule::list
+        | Rule::map
+        | Rule::call
+        | Rule::path
+        | Rule::boolean => "a value such as 30s, \"text\" or a name",
         Rule::string | Rule::string_inner => "a string in double quotes",
         Rule::escape => "an escape such as \\n, \\\", \\\\ or \\u{1F600}",
         Rule::ident | Rule::label => "a name",
@@ -420,7 +436,11 @@ fn syntax_error(file: FileId, text: &str, error: &pest::error::Error<Rule>) -> D
         .map(|(i, _)| start + i)
         .unwrap_or(text.len())
         .max(end);
-    let end = if token_end > start { token_end } else { (start + 1).min(text.len()) };
+    let end = if token_end > start {
+        token_end
+    } else {
+        (start + 1).min(text.len())
+    };
     let span = Span::new(file, start, end);
     let found = describe_found(text, start);
     let mut expected: Vec<&'static str> = match &error.variant {
@@ -436,12 +456,19 @@ fn syntax_error(file: FileId, text: &str, error: &pest::error::Error<Rule>) -> D
         0 => "something else".to_string(),
         1 => expected[0].to_string(),
         _ => {
-            let (last, rest) = expected.split_last().map(|(l, r)| (*l, r)).unwrap_or(("", &[]));
+            let (last, rest) = expected
+                .split_last()
+                .map(|(l, r)| (*l, r))
+                .unwrap_or(("", &[]));
             format!("{} or {}", rest.join(", "), last)
         }
     };
-    let mut d = Diagnostic::error("A001", span, format!("expected {expected_text}, found {found}"))
-        .with_primary_label(format!("expected {expected_text}"));
+    let mut d = Diagnostic::error(
+        "A001",
+        span,
+        format!("expected {expected_text}, found {found}"),
+    )
+    .with_primary_label(format!("expected {expected_text}"));
     d.help = Some(context.unwrap_or_else(|| {
         "blocks look like `kind name { attribute = value }`; values are literals (30s, 4GB, 70%, 100/min), strings, names, lists [a, b] or calls f(x)".to_string()
     }));

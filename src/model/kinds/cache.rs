@@ -80,19 +80,33 @@ pub(crate) fn lower_cache(block: &Block, sink: &Sink) -> Cache {
     let name = component_name(block, sink);
     let r = Reader::new(block, sink);
     let popularity = r.attr("popularity").and_then(|a| match &a.value.kind {
-        ValueKind::Call { name, args } if name.text == "zipf" && args.len() == 1 && args[0].name.is_none() => {
+        ValueKind::Call { name, args }
+            if name.text == "zipf" && args.len() == 1 && args[0].name.is_none() =>
+        {
             match &args[0].value.kind {
-                ValueKind::Quantity(q) if q.dimension == crate::syntax::literal::Dimension::Count && q.per_seconds.is_none() && q.value > 0.0 => {
+                ValueKind::Quantity(q)
+                    if q.dimension == crate::syntax::literal::Dimension::Count
+                        && q.per_seconds.is_none()
+                        && q.value > 0.0 =>
+                {
                     Some(Spanned::new(q.value, a.value.span))
                 }
                 _ => {
-                    r.out_of_range(args[0].value.span, "the Zipf exponent must be a positive number".into(), "write `zipf(0.9)`");
+                    r.out_of_range(
+                        args[0].value.span,
+                        "the Zipf exponent must be a positive number".into(),
+                        "write `zipf(0.9)`",
+                    );
                     None
                 }
             }
         }
         _ => {
-            r.wrong_type("popularity", &a.value, "`zipf(s)` with an exponent such as 0.9");
+            r.wrong_type(
+                "popularity",
+                &a.value,
+                "`zipf(s)` with an exponent such as 0.9",
+            );
             None
         }
     });
@@ -111,12 +125,18 @@ pub(crate) fn lower_cache(block: &Block, sink: &Sink) -> Cache {
             };
             let Some(kind) = LayerKind::from_word(&label.text) else {
                 sink.push(
-                    Diagnostic::error("A002", label.span, format!("`{}` is not a cache layer kind", label.text))
-                        .with_primary_label("unknown layer kind")
-                        .with_help(format!(
-                            "{}layers are `memory` and `redis`",
-                            crate::diagnostic::closest(&label.text, LayerKind::WORDS.iter().copied()).map(|c| format!("did you mean `{c}`? ")).unwrap_or_default()
-                        )),
+                    Diagnostic::error(
+                        "A002",
+                        label.span,
+                        format!("`{}` is not a cache layer kind", label.text),
+                    )
+                    .with_primary_label("unknown layer kind")
+                    .with_help(format!(
+                        "{}layers are `memory` and `redis`",
+                        crate::diagnostic::closest(&label.text, LayerKind::WORDS.iter().copied())
+                            .map(|c| format!("did you mean `{c}`? "))
+                            .unwrap_or_default()
+                    )),
                 );
                 return None;
             };
@@ -128,10 +148,23 @@ pub(crate) fn lower_cache(block: &Block, sink: &Sink) -> Cache {
                 // Optional (unlike language.md's `*`): a layer without a TTL is legitimate when
                 // the cache is invalidated, and A202 warns when it is not.
                 ttl: l.positive_duration("ttl"),
-                nodes: if is_redis { l.int("nodes", 1).unwrap_or_else(|| dflt(&l, 1)) } else { dflt(&l, 1) },
+                nodes: if is_redis {
+                    l.int("nodes", 1).unwrap_or_else(|| dflt(&l, 1))
+                } else {
+                    dflt(&l, 1)
+                },
                 memory: if is_redis { l.size("memory") } else { None },
-                eviction: if is_redis { l.keyword("eviction").unwrap_or_else(|| dflt(&l, Eviction::AllkeysLru)) } else { dflt(&l, Eviction::AllkeysLru) },
-                cluster: if is_redis { l.bool("cluster").unwrap_or_else(|| dflt(&l, false)) } else { dflt(&l, false) },
+                eviction: if is_redis {
+                    l.keyword("eviction")
+                        .unwrap_or_else(|| dflt(&l, Eviction::AllkeysLru))
+                } else {
+                    dflt(&l, Eviction::AllkeysLru)
+                },
+                cluster: if is_redis {
+                    l.bool("cluster").unwrap_or_else(|| dflt(&l, false))
+                } else {
+                    dflt(&l, false)
+                },
             };
             l.finish();
             Some(layer)
@@ -140,22 +173,31 @@ pub(crate) fn lower_cache(block: &Block, sink: &Sink) -> Cache {
     let cache = Cache {
         name,
         source: r.target("source", &[Kind::Database], &[Member::Table]),
-        pattern: r.keyword("pattern").unwrap_or_else(|| dflt(&r, Pattern::CacheAside)),
+        pattern: r
+            .keyword("pattern")
+            .unwrap_or_else(|| dflt(&r, Pattern::CacheAside)),
         keys: r.int("keys", 1),
         value: r.size("value"),
         hit_ratio: r.percent("hit_ratio"),
         popularity,
         layers,
-        stampede: r.keyword("stampede").unwrap_or_else(|| dflt(&r, Stampede::SingleFlight)),
+        stampede: r
+            .keyword("stampede")
+            .unwrap_or_else(|| dflt(&r, Stampede::SingleFlight)),
         refresh_ahead: r.percent("refresh_ahead"),
         invalidate: sub(&r, "invalidate", |i| Invalidate {
-            on: i.references("on", &[Kind::Queue]).map(|v| v.value).unwrap_or_default(),
+            on: i
+                .references("on", &[Kind::Queue])
+                .map(|v| v.value)
+                .unwrap_or_default(),
             version: i.bool("version").map(|b| b.value).unwrap_or(false),
             manual: i.bool("manual").map(|b| b.value).unwrap_or(false),
         }),
         write_behind: sub(&r, "write_behind", |w| WriteBehind {
             batch: w.int("batch", 1).unwrap_or_else(|| dflt(w, 100)),
-            flush: w.positive_duration("flush").unwrap_or_else(|| dflt(w, Millis(1_000.0))),
+            flush: w
+                .positive_duration("flush")
+                .unwrap_or_else(|| dflt(w, Millis(1_000.0))),
             buffer: w.reference("buffer", &[Kind::Queue]),
             span: w.head(),
         }),

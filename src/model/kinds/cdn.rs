@@ -81,18 +81,27 @@ pub(crate) fn lower_cdn(block: &Block, sink: &Sink) -> Cdn {
                 .into_iter()
                 .filter_map(|a| {
                     let status = match (a.key.form, a.key.text.parse::<u16>()) {
-                        (KeyForm::Integer | KeyForm::String, Ok(s)) if (400..=599).contains(&s) => s,
+                        (KeyForm::Integer | KeyForm::String, Ok(s)) if (400..=599).contains(&s) => {
+                            s
+                        }
                         _ => {
                             sink.push(
-                                Diagnostic::error("A005", a.key.span, format!("`{}` is not an HTTP error status", a.key.text))
-                                    .with_primary_label("expected a status code 400..599")
-                                    .with_help("write `404 = \"/errors/404.html\"`"),
+                                Diagnostic::error(
+                                    "A005",
+                                    a.key.span,
+                                    format!("`{}` is not an HTTP error status", a.key.text),
+                                )
+                                .with_primary_label("expected a status code 400..599")
+                                .with_help("write `404 = \"/errors/404.html\"`"),
                             );
                             return None;
                         }
                     };
                     match &a.value.kind {
-                        ValueKind::String(p) => Some(ErrorPage { status, page: p.clone() }),
+                        ValueKind::String(p) => Some(ErrorPage {
+                            status,
+                            page: p.clone(),
+                        }),
                         _ => {
                             m.wrong_type(&a.key.text, &a.value, "a page path string");
                             None
@@ -106,7 +115,12 @@ pub(crate) fn lower_cdn(block: &Block, sink: &Sink) -> Cdn {
         .unwrap_or_default();
     let cdn = Cdn {
         name,
-        origin: required(&r, "origin", "edge", r.reference("origin", &[Kind::Gateway, Kind::Service])),
+        origin: required(
+            &r,
+            "origin",
+            "edge",
+            r.reference("origin", &[Kind::Gateway, Kind::Service]),
+        ),
         behaviors: r
             .blocks("behavior")
             .into_iter()
@@ -126,7 +140,10 @@ pub(crate) fn lower_cdn(block: &Block, sink: &Sink) -> Cdn {
                     max_ttl: x.duration("max_ttl"),
                     compress: x.bool("compress").map(|v| v.value).unwrap_or(true),
                     immutable: x.bool("immutable").map(|v| v.value).unwrap_or(false),
-                    cookies: x.keyword("cookies").map(|v| v.value).unwrap_or(Cookies::None),
+                    cookies: x
+                        .keyword("cookies")
+                        .map(|v| v.value)
+                        .unwrap_or(Cookies::None),
                     query: x.bool("query").map(|v| v.value).unwrap_or(false),
                     headers: x.strings("headers").map(|v| v.value).unwrap_or_default(),
                     stale_while_revalidate: x.duration("stale_while_revalidate"),
@@ -137,14 +154,20 @@ pub(crate) fn lower_cdn(block: &Block, sink: &Sink) -> Cdn {
                 behavior
             })
             .collect(),
-        signed: sub(&r, "signed", |s| Signed { expires: s.positive_duration("expires"), key: s.secret("key") }),
+        signed: sub(&r, "signed", |s| Signed {
+            expires: s.positive_duration("expires"),
+            key: s.secret("key"),
+        }),
         geo: sub(&r, "geo", |g| GeoRules {
             allow: g.strings("allow").map(|v| v.value).unwrap_or_default(),
             deny: g.strings("deny").map(|v| v.value).unwrap_or_default(),
         }),
         errors,
         error_ttl: r.duration("error_ttl"),
-        strip_query: r.strings("strip_query").map(|v| v.value).unwrap_or_default(),
+        strip_query: r
+            .strings("strip_query")
+            .map(|v| v.value)
+            .unwrap_or_default(),
         offload: r.percent("offload"),
         egress: r.rate("egress", RateUnit::Bytes),
     };

@@ -41,18 +41,26 @@ pub(crate) fn dflt<T>(r: &Reader, value: T) -> Spanned<T> {
 pub(crate) fn component_name(block: &Block, sink: &Sink) -> Name {
     let Some(label) = block.labels.first() else {
         sink.push(
-            Diagnostic::error("A007", block.head, format!("a `{}` needs a name", block.kind.text))
-                .with_primary_label("name missing")
-                .with_help(format!("write `{} my_name {{ ... }}`", block.kind.text)),
+            Diagnostic::error(
+                "A007",
+                block.head,
+                format!("a `{}` needs a name", block.kind.text),
+            )
+            .with_primary_label("name missing")
+            .with_help(format!("write `{} my_name {{ ... }}`", block.kind.text)),
         );
         return Spanned::new(String::new(), block.head);
     };
     check_name(&label.text, label.span, sink);
     if let Some(extra) = block.labels.get(1) {
         sink.push(
-            Diagnostic::error("A001", extra.span, format!("a `{}` takes one name", block.kind.text))
-                .with_primary_label("extra label")
-                .with_help("remove the second label"),
+            Diagnostic::error(
+                "A001",
+                extra.span,
+                format!("a `{}` takes one name", block.kind.text),
+            )
+            .with_primary_label("extra label")
+            .with_help("remove the second label"),
         );
     }
     Spanned::new(normalize(&label.text), label.span)
@@ -72,18 +80,30 @@ pub(crate) fn check_name(text: &str, span: crate::source::Span, sink: &Sink) {
         let fixed: String = text
             .to_lowercase()
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
             .collect();
         sink.push(
             Diagnostic::error("A001", span, format!("`{text}` is not a valid name"))
-                .with_primary_label("names are lowercase letters, digits, `_` and `-`, starting with a letter")
+                .with_primary_label(
+                    "names are lowercase letters, digits, `_` and `-`, starting with a letter",
+                )
                 .with_help(format!("write `{fixed}`")),
         );
     } else if text.len() > 48 {
         sink.push(
-            Diagnostic::error("A001", span, format!("`{text}` is longer than 48 characters"))
-                .with_primary_label("name too long")
-                .with_help("use a shorter name"),
+            Diagnostic::error(
+                "A001",
+                span,
+                format!("`{text}` is longer than 48 characters"),
+            )
+            .with_primary_label("name too long")
+            .with_help("use a shorter name"),
         );
     }
 }
@@ -167,9 +187,12 @@ pub(crate) fn http_route(r: &Reader, attr: &str, text: &Spanned<String>) -> Http
                     .with_primary_label("unknown method")
                     .with_help(format!(
                         "{}write `{attr} = \"GET /path\"` with one of {}",
-                        crate::diagnostic::closest(&m.to_uppercase(), Method::WORDS.iter().copied())
-                            .map(|c| format!("did you mean `{c}`? "))
-                            .unwrap_or_default(),
+                        crate::diagnostic::closest(
+                            &m.to_uppercase(),
+                            Method::WORDS.iter().copied()
+                        )
+                        .map(|c| format!("did you mean `{c}`? "))
+                        .unwrap_or_default(),
                         Method::WORDS.join(", ")
                     )),
             );
@@ -180,10 +203,16 @@ pub(crate) fn http_route(r: &Reader, attr: &str, text: &Spanned<String>) -> Http
         r.sink.push(
             Diagnostic::error("A005", text.span, format!("`{t}` is not a route pattern"))
                 .with_primary_label("the path must start with `/`")
-                .with_help(format!("write `{attr} = \"GET /{}\"`", path.trim_start_matches('/'))),
+                .with_help(format!(
+                    "write `{attr} = \"GET /{}\"`",
+                    path.trim_start_matches('/')
+                )),
         );
     }
-    HttpRoute { method, path: path.to_string() }
+    HttpRoute {
+        method,
+        path: path.to_string(),
+    }
 }
 
 /// How long to wait between attempts.
@@ -229,11 +258,17 @@ pub(crate) fn retry(r: &Reader, default_attempts: u32, default_backoff: Option<B
             .unwrap_or_default()
             .into_iter()
             .filter_map(|v| match &v.kind {
-                ValueKind::Quantity(q) if q.dimension == Dimension::Count && q.per_seconds.is_none() => {
+                ValueKind::Quantity(q)
+                    if q.dimension == Dimension::Count && q.per_seconds.is_none() =>
+                {
                     if (100.0..=599.0).contains(&q.value) && q.value.fract() == 0.0 {
                         Some(RetryOn::Status(q.value as u16))
                     } else {
-                        r.out_of_range(v.span, format!("{} is not an HTTP status code", q.value), "write a status such as 502, 503 or 504");
+                        r.out_of_range(
+                            v.span,
+                            format!("{} is not an HTTP status code", q.value),
+                            "write a status such as 502, 503 or 504",
+                        );
                         None
                     }
                 }
@@ -243,10 +278,14 @@ pub(crate) fn retry(r: &Reader, default_attempts: u32, default_backoff: Option<B
         None => Vec::new(),
     };
     Retry {
-        attempts: r.int("attempts", 0).unwrap_or_else(|| dflt(r, default_attempts)),
+        attempts: r
+            .int("attempts", 0)
+            .unwrap_or_else(|| dflt(r, default_attempts)),
         backoff: backoff(r, "backoff").or_else(|| default_backoff.map(|b| dflt(r, b))),
         on,
-        jitter: r.percent("jitter").unwrap_or_else(|| dflt(r, Percent(20.0))),
+        jitter: r
+            .percent("jitter")
+            .unwrap_or_else(|| dflt(r, Percent(20.0))),
         span: r.head(),
     }
 }
@@ -261,9 +300,27 @@ pub(crate) fn backoff(r: &Reader, name: &'static str) -> Option<Spanned<Backoff>
     let ValueKind::Call { name: f, args } = &a.value.kind else {
         return bad(r, &a.value);
     };
-    let duration = |v: &Value| quantity_of(r, name, v, Dimension::Duration, false, "a duration such as 1s").map(|q| q.0);
-    let positional: Vec<&Value> = args.iter().filter(|a| a.name.is_none()).map(|a| &a.value).collect();
-    let named = |n: &str| args.iter().find(|a| a.name.as_ref().is_some_and(|x| x.text == n)).map(|a| &a.value);
+    let duration = |v: &Value| {
+        quantity_of(
+            r,
+            name,
+            v,
+            Dimension::Duration,
+            false,
+            "a duration such as 1s",
+        )
+        .map(|q| q.0)
+    };
+    let positional: Vec<&Value> = args
+        .iter()
+        .filter(|a| a.name.is_none())
+        .map(|a| &a.value)
+        .collect();
+    let named = |n: &str| {
+        args.iter()
+            .find(|a| a.name.as_ref().is_some_and(|x| x.text == n))
+            .map(|a| &a.value)
+    };
     for arg in args {
         if let Some(n) = &arg.name {
             if n.text != "max" || f.text != "exponential" {
@@ -276,7 +333,9 @@ pub(crate) fn backoff(r: &Reader, name: &'static str) -> Option<Spanned<Backoff>
         }
     }
     let value = match (f.text.as_str(), positional.as_slice()) {
-        ("fixed", [d]) => Backoff::Fixed { delay_ms: duration(d)? },
+        ("fixed", [d]) => Backoff::Fixed {
+            delay_ms: duration(d)?,
+        },
         ("exponential", [base]) => Backoff::Exponential {
             base_ms: duration(base)?,
             max_ms: named("max").and_then(duration),
@@ -297,7 +356,9 @@ pub struct Breaker {
 pub(crate) fn breaker(r: &Reader) -> Breaker {
     Breaker {
         failures: r.int("failures", 1).unwrap_or_else(|| dflt(r, 5)),
-        reset: r.positive_duration("reset").unwrap_or_else(|| dflt(r, Millis(30_000.0))),
+        reset: r
+            .positive_duration("reset")
+            .unwrap_or_else(|| dflt(r, Millis(30_000.0))),
         half_open: r.int("half_open", 1).unwrap_or_else(|| dflt(r, 3)),
     }
 }
@@ -312,7 +373,13 @@ pub(crate) fn replicas(r: &Reader, min: i64, default: u32) -> Spanned<Replicas> 
             let lo = int_of(r, "replicas", lo, min);
             let hi = int_of(r, "replicas", hi, min);
             match (lo, hi) {
-                (Some(lo), Some(hi)) => Spanned::new(Replicas { min: lo.value, max: hi.value }, a.value.span),
+                (Some(lo), Some(hi)) => Spanned::new(
+                    Replicas {
+                        min: lo.value,
+                        max: hi.value,
+                    },
+                    a.value.span,
+                ),
                 _ => dflt(r, Replicas::fixed(default)),
             }
         }

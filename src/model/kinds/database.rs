@@ -48,7 +48,19 @@ pub enum ColumnType {
 }
 
 const COLUMN_TYPES: &[&str] = &[
-    "bigint", "int", "text", "varchar", "bool", "numeric", "real", "timestamptz", "date", "uuid", "jsonb", "geometry", "bytea",
+    "bigint",
+    "int",
+    "text",
+    "varchar",
+    "bool",
+    "numeric",
+    "real",
+    "timestamptz",
+    "date",
+    "uuid",
+    "jsonb",
+    "geometry",
+    "bytea",
 ];
 
 /// A boundary of range sharding: a number, a string, or a duration/size.
@@ -70,17 +82,33 @@ pub struct GeoShard {
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 #[serde(tag = "strategy", rename_all = "lowercase")]
 pub enum ShardBy {
-    Hash { column: Spanned<String> },
-    Range { column: Spanned<String>, boundaries: Spanned<Vec<Spanned<Boundary>>> },
-    Directory { column: Spanned<String> },
-    Geo { column: Spanned<String>, map: Vec<GeoShard>, #[serde(skip)] #[schemars(skip)] map_span: crate::source::Span },
+    Hash {
+        column: Spanned<String>,
+    },
+    Range {
+        column: Spanned<String>,
+        boundaries: Spanned<Vec<Spanned<Boundary>>>,
+    },
+    Directory {
+        column: Spanned<String>,
+    },
+    Geo {
+        column: Spanned<String>,
+        map: Vec<GeoShard>,
+        #[serde(skip)]
+        #[schemars(skip)]
+        map_span: crate::source::Span,
+    },
 }
 
 impl ShardBy {
     /// The shard key column.
     pub fn column(&self) -> &Spanned<String> {
         match self {
-            ShardBy::Hash { column } | ShardBy::Range { column, .. } | ShardBy::Directory { column } | ShardBy::Geo { column, .. } => column,
+            ShardBy::Hash { column }
+            | ShardBy::Range { column, .. }
+            | ShardBy::Directory { column }
+            | ShardBy::Geo { column, .. } => column,
         }
     }
 }
@@ -127,16 +155,26 @@ pub struct Index {
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 #[serde(tag = "by", rename_all = "lowercase")]
 pub enum PartitionBy {
-    Range { column: Spanned<String>, every: Option<Spanned<Millis>> },
-    List { column: Spanned<String> },
-    Hash { column: Spanned<String>, parts: Option<Spanned<u32>> },
+    Range {
+        column: Spanned<String>,
+        every: Option<Spanned<Millis>>,
+    },
+    List {
+        column: Spanned<String>,
+    },
+    Hash {
+        column: Spanned<String>,
+        parts: Option<Spanned<u32>>,
+    },
 }
 
 impl PartitionBy {
     /// The partition column.
     pub fn column(&self) -> &Spanned<String> {
         match self {
-            PartitionBy::Range { column, .. } | PartitionBy::List { column } | PartitionBy::Hash { column, .. } => column,
+            PartitionBy::Range { column, .. }
+            | PartitionBy::List { column }
+            | PartitionBy::Hash { column, .. } => column,
         }
     }
 }
@@ -207,8 +245,12 @@ pub(crate) fn lower_database(block: &Block, sink: &Sink) -> Database {
     let shards = r.int("shards", 1).unwrap_or_else(|| dflt(&r, 1));
     let db = Database {
         name,
-        engine: r.keyword("engine").unwrap_or_else(|| dflt(&r, Engine::Postgres)),
-        instance: r.word("instance").unwrap_or_else(|| dflt(&r, "db_medium".to_string())),
+        engine: r
+            .keyword("engine")
+            .unwrap_or_else(|| dflt(&r, Engine::Postgres)),
+        instance: r
+            .word("instance")
+            .unwrap_or_else(|| dflt(&r, "db_medium".to_string())),
         shard_by: shard_by(&r),
         replicas: r.int("replicas", 0).unwrap_or_else(|| dflt(&r, 1)),
         storage: r.size("storage"),
@@ -217,9 +259,23 @@ pub(crate) fn lower_database(block: &Block, sink: &Sink) -> Database {
         reads: r.rate("reads", RateUnit::Count),
         max_connections: r.int("max_connections", 1).unwrap_or_else(|| dflt(&r, 100)),
         pool: r.int("pool", 1),
-        ids: r.keyword("ids").unwrap_or_else(|| dflt(&r, if shards.value > 1 { Ids::Snowflake } else { Ids::Serial })),
-        consistency: sub(&r, "consistency", |c| ReadWriteConsistency { read: c.keyword("read"), write: c.keyword("write") }),
-        cross_shard: r.keyword("cross_shard").unwrap_or_else(|| dflt(&r, CrossShard::Broadcast)),
+        ids: r.keyword("ids").unwrap_or_else(|| {
+            dflt(
+                &r,
+                if shards.value > 1 {
+                    Ids::Snowflake
+                } else {
+                    Ids::Serial
+                },
+            )
+        }),
+        consistency: sub(&r, "consistency", |c| ReadWriteConsistency {
+            read: c.keyword("read"),
+            write: c.keyword("write"),
+        }),
+        cross_shard: r
+            .keyword("cross_shard")
+            .unwrap_or_else(|| dflt(&r, CrossShard::Broadcast)),
         availability: r.percent("availability"),
         tables: subs(&r, "table", table),
         views: subs(&r, "view", |v| View {
@@ -236,7 +292,10 @@ pub(crate) fn lower_database(block: &Block, sink: &Sink) -> Database {
 
 fn column_arg(r: &Reader, call: &str, args: &[Arg], what: &str) -> Option<Spanned<String>> {
     match args.iter().find(|a| a.name.is_none()).map(|a| &a.value) {
-        Some(Value { kind: ValueKind::Name(c), span }) => Some(Spanned::new(normalize(c), *span)),
+        Some(Value {
+            kind: ValueKind::Name(c),
+            span,
+        }) => Some(Spanned::new(normalize(c), *span)),
         Some(v) => {
             r.wrong_type(call, v, &format!("a column name, as in `{what}`"));
             None
@@ -253,7 +312,9 @@ fn column_arg(r: &Reader, call: &str, args: &[Arg], what: &str) -> Option<Spanne
 }
 
 fn named<'v>(args: &'v [Arg], name: &str) -> Option<&'v Value> {
-    args.iter().find(|a| a.name.as_ref().is_some_and(|n| n.text == name)).map(|a| &a.value)
+    args.iter()
+        .find(|a| a.name.as_ref().is_some_and(|n| n.text == name))
+        .map(|a| &a.value)
 }
 
 fn check_named_args(r: &Reader, call: &str, args: &[Arg], allowed: &[&str]) {
@@ -266,9 +327,13 @@ fn check_named_args(r: &Reader, call: &str, args: &[Arg], allowed: &[&str]) {
                     None => format!("`{call}` takes {}", allowed.join(", ")),
                 };
                 r.sink.push(
-                    Diagnostic::error("A002", n.span, format!("`{call}` has no argument `{}`", n.text))
-                        .with_primary_label("unknown argument")
-                        .with_help(help),
+                    Diagnostic::error(
+                        "A002",
+                        n.span,
+                        format!("`{call}` has no argument `{}`", n.text),
+                    )
+                    .with_primary_label("unknown argument")
+                    .with_help(help),
                 );
             }
         }
@@ -278,17 +343,25 @@ fn check_named_args(r: &Reader, call: &str, args: &[Arg], allowed: &[&str]) {
 fn shard_by(r: &Reader) -> Option<Spanned<ShardBy>> {
     let a = r.attr("shard_by")?;
     let ValueKind::Call { name: f, args } = &a.value.kind else {
-        r.wrong_type("shard_by", &a.value, "hash(col), range(col, boundaries = [...]), directory(col) or geo(col, map = {...})");
+        r.wrong_type(
+            "shard_by",
+            &a.value,
+            "hash(col), range(col, boundaries = [...]), directory(col) or geo(col, map = {...})",
+        );
         return None;
     };
     let strategy = match f.text.as_str() {
         "hash" => {
             check_named_args(r, "hash", args, &[]);
-            ShardBy::Hash { column: column_arg(r, "hash", args, "hash(user_id)")? }
+            ShardBy::Hash {
+                column: column_arg(r, "hash", args, "hash(user_id)")?,
+            }
         }
         "directory" => {
             check_named_args(r, "directory", args, &[]);
-            ShardBy::Directory { column: column_arg(r, "directory", args, "directory(tenant_id)")? }
+            ShardBy::Directory {
+                column: column_arg(r, "directory", args, "directory(tenant_id)")?,
+            }
         }
         "range" => {
             check_named_args(r, "range", args, &["boundaries"]);
@@ -305,7 +378,9 @@ fn shard_by(r: &Reader) -> Option<Spanned<ShardBy>> {
             let values = items
                 .iter()
                 .filter_map(|v| match &v.kind {
-                    ValueKind::Quantity(q) if q.per_seconds.is_none() => Some(Spanned::new(Boundary::Number(q.value), v.span)),
+                    ValueKind::Quantity(q) if q.per_seconds.is_none() => {
+                        Some(Spanned::new(Boundary::Number(q.value), v.span))
+                    }
                     ValueKind::String(s) => Some(Spanned::new(Boundary::Text(s.clone()), v.span)),
                     _ => {
                         r.wrong_type("boundaries", v, "numbers or strings");
@@ -313,7 +388,10 @@ fn shard_by(r: &Reader) -> Option<Spanned<ShardBy>> {
                     }
                 })
                 .collect();
-            ShardBy::Range { column, boundaries: Spanned::new(values, b.span) }
+            ShardBy::Range {
+                column,
+                boundaries: Spanned::new(values, b.span),
+            }
         }
         "geo" => {
             check_named_args(r, "geo", args, &["map"]);
@@ -340,7 +418,11 @@ fn shard_by(r: &Reader) -> Option<Spanned<ShardBy>> {
                     })
                 })
                 .collect();
-            ShardBy::Geo { column, map, map_span: m.span }
+            ShardBy::Geo {
+                column,
+                map,
+                map_span: m.span,
+            }
         }
         other => {
             r.sink.push(
@@ -364,7 +446,9 @@ fn column_type(r: &Reader, key: &str, v: &Value) -> Option<ColumnType> {
                 .with_primary_label("unknown type")
                 .with_help(format!(
                     "{}column types are {}",
-                    crate::diagnostic::closest(word, COLUMN_TYPES.iter().copied()).map(|c| format!("did you mean `{c}`? ")).unwrap_or_default(),
+                    crate::diagnostic::closest(word, COLUMN_TYPES.iter().copied())
+                        .map(|c| format!("did you mean `{c}`? "))
+                        .unwrap_or_default(),
                     COLUMN_TYPES.join(", ")
                 )),
         );
@@ -391,7 +475,9 @@ fn column_type(r: &Reader, key: &str, v: &Value) -> Option<ColumnType> {
             other => return unknown(other),
         }),
         ValueKind::Call { name, args } if name.text == "varchar" => match args.as_slice() {
-            [a] if a.name.is_none() => int_of(r, key, &a.value, 1).map(|n| ColumnType::Varchar(n.value)),
+            [a] if a.name.is_none() => {
+                int_of(r, key, &a.value, 1).map(|n| ColumnType::Varchar(n.value))
+            }
             _ => {
                 r.wrong_type(key, v, "`varchar(n)` with one length");
                 None
@@ -415,7 +501,10 @@ fn table(t: &Reader) -> Table {
                 .into_iter()
                 .filter_map(|a| {
                     let ty = column_type(&m, &a.key.text, &a.value)?;
-                    Some(Column { name: Spanned::new(normalize(&a.key.text), a.key.span), ty })
+                    Some(Column {
+                        name: Spanned::new(normalize(&a.key.text), a.key.span),
+                        ty,
+                    })
                 })
                 .collect();
             m.finish();
@@ -424,8 +513,18 @@ fn table(t: &Reader) -> Table {
         .unwrap_or_default();
     let key = match t.attr("key") {
         Some(a) => match &a.value.kind {
-            ValueKind::Name(n) | ValueKind::String(n) => vec![Spanned::new(normalize(n), a.value.span)],
-            _ => t.names("key").map(|n| n.value.into_iter().map(|s| Spanned::new(normalize(&s.value), s.span)).collect()).unwrap_or_default(),
+            ValueKind::Name(n) | ValueKind::String(n) => {
+                vec![Spanned::new(normalize(n), a.value.span)]
+            }
+            _ => t
+                .names("key")
+                .map(|n| {
+                    n.value
+                        .into_iter()
+                        .map(|s| Spanned::new(normalize(&s.value), s.span))
+                        .collect()
+                })
+                .unwrap_or_default(),
         },
         None => Vec::new(),
     };
@@ -435,7 +534,11 @@ fn table(t: &Reader) -> Table {
         key,
         rows: t.number("rows").filter(|n| {
             if n.value < 0.0 {
-                t.out_of_range(n.span, "`rows` cannot be negative".into(), "a row count is 0 or more");
+                t.out_of_range(
+                    n.span,
+                    "`rows` cannot be negative".into(),
+                    "a row count is 0 or more",
+                );
                 false
             } else {
                 true
@@ -455,7 +558,9 @@ fn index(i: &Reader) -> Index {
             .into_iter()
             .filter_map(|v| match &v.kind {
                 ValueKind::Name(n) => Some(IndexPart::Column(Spanned::new(normalize(n), v.span))),
-                ValueKind::String(s) => Some(IndexPart::Expression(Spanned::new(s.clone(), v.span))),
+                ValueKind::String(s) => {
+                    Some(IndexPart::Expression(Spanned::new(s.clone(), v.span)))
+                }
                 _ => {
                     i.wrong_type("on", v, "column names or \"expression\" strings");
                     None
@@ -467,16 +572,35 @@ fn index(i: &Reader) -> Index {
             Vec::new()
         }
     };
-    if on.is_empty() && i.block.items.iter().any(|x| matches!(x, crate::syntax::ast::Item::Attribute(a) if a.key.text == "on")) {
-        i.out_of_range(i.head(), "an index needs at least one column".into(), "write `on = [column]`");
+    if on.is_empty()
+        && i.block
+            .items
+            .iter()
+            .any(|x| matches!(x, crate::syntax::ast::Item::Attribute(a) if a.key.text == "on"))
+    {
+        i.out_of_range(
+            i.head(),
+            "an index needs at least one column".into(),
+            "write `on = [column]`",
+        );
     }
     Index {
         label: i.block.labels.first().map(|l| l.text.clone()),
         on,
-        kind: i.keyword("kind").unwrap_or_else(|| dflt(i, IndexKind::Btree)),
+        kind: i
+            .keyword("kind")
+            .unwrap_or_else(|| dflt(i, IndexKind::Btree)),
         unique: i.bool("unique").unwrap_or_else(|| dflt(i, false)),
         where_: i.string("where"),
-        include: i.names("include").map(|n| n.value.into_iter().map(|s| Spanned::new(normalize(&s.value), s.span)).collect()).unwrap_or_default(),
+        include: i
+            .names("include")
+            .map(|n| {
+                n.value
+                    .into_iter()
+                    .map(|s| Spanned::new(normalize(&s.value), s.span))
+                    .collect()
+            })
+            .unwrap_or_default(),
         concurrently: i.bool("concurrently").unwrap_or_else(|| dflt(i, true)),
         span: i.head(),
     }
@@ -497,35 +621,56 @@ fn partition(p: &Reader) -> Partition {
                         column_arg(p, "range", args, what).map(|column| PartitionBy::Range {
                             column,
                             every: named(args, "every").and_then(|v| {
-                                crate::model::reader::quantity_of(p, "every", v, Dimension::Duration, false, "a duration such as 30d")
-                                    .map(|q| Spanned::new(Millis(q.0), q.3))
+                                crate::model::reader::quantity_of(
+                                    p,
+                                    "every",
+                                    v,
+                                    Dimension::Duration,
+                                    false,
+                                    "a duration such as 30d",
+                                )
+                                .map(|q| Spanned::new(Millis(q.0), q.3))
                             }),
                         })
                     }
                     "list" => {
                         check_named_args(p, "list", args, &[]);
-                        column_arg(p, "list", args, "list(country)").map(|column| PartitionBy::List { column })
+                        column_arg(p, "list", args, "list(country)")
+                            .map(|column| PartitionBy::List { column })
                     }
                     "hash" => {
                         check_named_args(p, "hash", args, &["parts"]);
-                        column_arg(p, "hash", args, "hash(user_id, parts = 8)").map(|column| PartitionBy::Hash {
-                            column,
-                            parts: named(args, "parts").and_then(|v| int_of(p, "parts", v, 1)),
+                        column_arg(p, "hash", args, "hash(user_id, parts = 8)").map(|column| {
+                            PartitionBy::Hash {
+                                column,
+                                parts: named(args, "parts").and_then(|v| int_of(p, "parts", v, 1)),
+                            }
                         })
                     }
                     _ => {
-                        p.wrong_type("by", &a.value, "range(col, every = d), list(col) or hash(col, parts = n)");
+                        p.wrong_type(
+                            "by",
+                            &a.value,
+                            "range(col, every = d), list(col) or hash(col, parts = n)",
+                        );
                         None
                     }
                 }
             }
             _ => {
-                p.wrong_type("by", &a.value, "range(col, every = d), list(col) or hash(col, parts = n)");
+                p.wrong_type(
+                    "by",
+                    &a.value,
+                    "range(col, every = d), list(col) or hash(col, parts = n)",
+                );
                 None
             }
         },
     };
-    Partition { by, keep: p.positive_duration("keep") }
+    Partition {
+        by,
+        keep: p.positive_duration("keep"),
+    }
 }
 
 /// Kinds a cache `source` may name.

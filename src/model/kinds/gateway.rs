@@ -174,12 +174,21 @@ pub(crate) fn lower_gateway(block: &Block, sink: &Sink) -> Gateway {
     let name = component_name(block, sink);
     let r = Reader::new(block, sink);
     let tls = r.bool("tls").unwrap_or_else(|| dflt(&r, false));
-    let auth: Vec<Auth> = r.blocks("auth").into_iter().filter_map(|b| lower_auth(b, sink)).collect();
-    let first_auth = auth.first().map(|a| RouteAuth::Required(a.kind.value)).unwrap_or(RouteAuth::None);
+    let auth: Vec<Auth> = r
+        .blocks("auth")
+        .into_iter()
+        .filter_map(|b| lower_auth(b, sink))
+        .collect();
+    let first_auth = auth
+        .first()
+        .map(|a| RouteAuth::Required(a.kind.value))
+        .unwrap_or(RouteAuth::None);
     let headers = sub(&r, "headers", |h| SecurityHeaders {
         hsts: h.bool("hsts").unwrap_or_else(|| dflt(h, tls.value)),
         csp: h.string("csp").map(|s| s.value),
-        frame: h.keyword("frame").unwrap_or_else(|| dflt(h, FrameOption::Deny)),
+        frame: h
+            .keyword("frame")
+            .unwrap_or_else(|| dflt(h, FrameOption::Deny)),
         nosniff: h.bool("nosniff").unwrap_or_else(|| dflt(h, true)),
     })
     .unwrap_or_else(|| SecurityHeaders {
@@ -190,41 +199,68 @@ pub(crate) fn lower_gateway(block: &Block, sink: &Sink) -> Gateway {
     });
     let gateway = Gateway {
         name,
-        listen: r.int("listen", 1).unwrap_or_else(|| dflt(&r, if tls.value { 443 } else { 8080 })),
+        listen: r
+            .int("listen", 1)
+            .unwrap_or_else(|| dflt(&r, if tls.value { 443 } else { 8080 })),
         body_limit: r.size("body_limit").unwrap_or_else(|| dflt(&r, Bytes(1e6))),
         compression: r.bool("compression").unwrap_or_else(|| dflt(&r, true)),
         request_id: r.bool("request_id").unwrap_or_else(|| dflt(&r, true)),
         replicas: replicas(&r, 1, 2),
-        instance: r.word("instance").unwrap_or_else(|| dflt(&r, "small".to_string())),
+        instance: r
+            .word("instance")
+            .unwrap_or_else(|| dflt(&r, "small".to_string())),
         limits: r.limits(),
         cors: sub(&r, "cors", |c| Cors {
-            origins: required(c, "origins", "[\"https://example.com\"]", c.strings("origins")).unwrap_or_else(|| dflt(c, Vec::new())),
+            origins: required(
+                c,
+                "origins",
+                "[\"https://example.com\"]",
+                c.strings("origins"),
+            )
+            .unwrap_or_else(|| dflt(c, Vec::new())),
             methods: c.strings("methods").map(|s| s.value).unwrap_or_default(),
             headers: c.strings("headers").map(|s| s.value).unwrap_or_default(),
             credentials: c.bool("credentials").unwrap_or_else(|| dflt(c, false)),
         }),
         headers,
-        routes: r.blocks("route").into_iter().map(|b| lower_route(b, sink, first_auth)).collect(),
+        routes: r
+            .blocks("route")
+            .into_iter()
+            .map(|b| lower_route(b, sink, first_auth))
+            .collect(),
         canaries: subs(&r, "canary", |c| Canary {
             name: member_name(c),
             of: required(c, "of", "orders", c.reference("of", &[Kind::Service])),
             version: required(c, "version", "\"v2\"", c.string("version")),
-            weight: required(c, "weight", "5%", c.attr("weight").and_then(|a| match &a.value.kind {
-                // Parsed without the 0..100 clamp so A606 can name an out-of-range weight.
-                ValueKind::Quantity(q) if q.dimension == crate::syntax::literal::Dimension::Percent && q.per_seconds.is_none() => {
-                    Some(Spanned::new(q.value, a.value.span))
-                }
-                _ => {
-                    c.wrong_type("weight", &a.value, "a percent such as 5%");
-                    None
-                }
-            })),
+            weight: required(
+                c,
+                "weight",
+                "5%",
+                c.attr("weight").and_then(|a| match &a.value.kind {
+                    // Parsed without the 0..100 clamp so A606 can name an out-of-range weight.
+                    ValueKind::Quantity(q)
+                        if q.dimension == crate::syntax::literal::Dimension::Percent
+                            && q.per_seconds.is_none() =>
+                    {
+                        Some(Spanned::new(q.value, a.value.span))
+                    }
+                    _ => {
+                        c.wrong_type("weight", &a.value, "a percent such as 5%");
+                        None
+                    }
+                }),
+            ),
             header: c.string("header").map(|s| s.value),
-            sticky: c.keyword("sticky").unwrap_or_else(|| dflt(c, Sticky::Cookie)),
+            sticky: c
+                .keyword("sticky")
+                .unwrap_or_else(|| dflt(c, Sticky::Cookie)),
         }),
         version: sub(&r, "version", |v| Versioning {
             by: v.keyword("by").unwrap_or_else(|| dflt(v, VersionBy::Path)),
-            header: v.string("header").map(|s| s.value).unwrap_or_else(|| "API-Version".into()),
+            header: v
+                .string("header")
+                .map(|s| s.value)
+                .unwrap_or_else(|| "API-Version".into()),
             deprecated: v.strings("deprecated").map(|s| s.value).unwrap_or_default(),
             sunset: v.string("sunset").map(|s| s.value),
         }),
@@ -241,27 +277,38 @@ fn lower_auth(block: &Block, sink: &Sink) -> Option<Auth> {
         sink.push(
             Diagnostic::error("A007", block.head, "`auth` needs its kind")
                 .with_primary_label("kind missing")
-                .with_help("write `auth jwt { ... }`, `auth api_key { ... }` or `auth hmac { ... }`"),
+                .with_help(
+                    "write `auth jwt { ... }`, `auth api_key { ... }` or `auth hmac { ... }`",
+                ),
         );
         return None;
     };
     let Some(kind) = AuthKind::from_word(&normalize(&label.text)) else {
         sink.push(
-            Diagnostic::error("A002", label.span, format!("`{}` is not an auth kind", label.text))
-                .with_primary_label("unknown auth kind")
-                .with_help(format!(
-                    "{}auth kinds are jwt, api_key and hmac",
-                    crate::diagnostic::closest(&label.text, AuthKind::WORDS.iter().copied())
-                        .map(|c| format!("did you mean `{c}`? "))
-                        .unwrap_or_default()
-                )),
+            Diagnostic::error(
+                "A002",
+                label.span,
+                format!("`{}` is not an auth kind", label.text),
+            )
+            .with_primary_label("unknown auth kind")
+            .with_help(format!(
+                "{}auth kinds are jwt, api_key and hmac",
+                crate::diagnostic::closest(&label.text, AuthKind::WORDS.iter().copied())
+                    .map(|c| format!("did you mean `{c}`? "))
+                    .unwrap_or_default()
+            )),
         );
         return None;
     };
     let auth = match kind {
         AuthKind::Jwt => Auth {
             kind: Spanned::new(kind, label.span),
-            issuer: required(&r, "issuer", "\"https://auth.example.com\"", r.string("issuer")),
+            issuer: required(
+                &r,
+                "issuer",
+                "\"https://auth.example.com\"",
+                r.string("issuer"),
+            ),
             audience: r.string("audience"),
             secret: required(&r, "secret", "env(\"JWT_SECRET\")", r.secret("secret")),
             header: None,
@@ -272,7 +319,10 @@ fn lower_auth(block: &Block, sink: &Sink) -> Option<Auth> {
             issuer: None,
             audience: None,
             secret: None,
-            header: Some(r.string("header").unwrap_or_else(|| dflt(&r, "X-API-Key".into()))),
+            header: Some(
+                r.string("header")
+                    .unwrap_or_else(|| dflt(&r, "X-API-Key".into())),
+            ),
             window: None,
         },
         AuthKind::Hmac => Auth {
@@ -281,7 +331,10 @@ fn lower_auth(block: &Block, sink: &Sink) -> Option<Auth> {
             audience: None,
             secret: required(&r, "secret", "env(\"HMAC_SECRET\")", r.secret("secret")),
             header: None,
-            window: Some(r.positive_duration("window").unwrap_or_else(|| dflt(&r, Millis(300_000.0)))),
+            window: Some(
+                r.positive_duration("window")
+                    .unwrap_or_else(|| dflt(&r, Millis(300_000.0))),
+            ),
         },
     };
     r.finish();
@@ -306,7 +359,9 @@ fn lower_route(block: &Block, sink: &Sink, default_auth: RouteAuth) -> Route {
         None => Spanned::default_at(default_auth, block.head),
         Some(a) => match &a.value.kind {
             ValueKind::Name(w) if w == "none" => Spanned::new(RouteAuth::None, a.value.span),
-            ValueKind::Name(w) if w == "optional" => Spanned::new(RouteAuth::Optional, a.value.span),
+            ValueKind::Name(w) if w == "optional" => {
+                Spanned::new(RouteAuth::Optional, a.value.span)
+            }
             ValueKind::Name(w) => match AuthKind::from_word(&normalize(w)) {
                 Some(k) => Spanned::new(RouteAuth::Required(k), a.value.span),
                 None => {
@@ -329,11 +384,21 @@ fn lower_route(block: &Block, sink: &Sink, default_auth: RouteAuth) -> Route {
         },
     };
     let route = Route {
-        to: required(&r, "to", "my_service", r.reference("to", &[Kind::Service, Kind::Cdn])),
+        to: required(
+            &r,
+            "to",
+            "my_service",
+            r.reference("to", &[Kind::Service, Kind::Cdn]),
+        ),
         auth,
-        permissions: r.strings("permissions").map(|s| s.value).unwrap_or_default(),
+        permissions: r
+            .strings("permissions")
+            .map(|s| s.value)
+            .unwrap_or_default(),
         limits: r.limits(),
-        timeout: r.positive_duration("timeout").unwrap_or_else(|| dflt(&r, Millis(30_000.0))),
+        timeout: r
+            .positive_duration("timeout")
+            .unwrap_or_else(|| dflt(&r, Millis(30_000.0))),
         retry: sub(&r, "retry", |x| retry(x, 0, None)),
         breaker: sub(&r, "breaker", breaker),
         cache: sub(&r, "cache", |c| RouteCache {
@@ -351,7 +416,10 @@ fn lower_route(block: &Block, sink: &Sink, default_auth: RouteAuth) -> Route {
                         .entries()
                         .into_iter()
                         .filter_map(|a| match &a.value.kind {
-                            ValueKind::String(v) => Some(HeaderValue { name: a.key.text.clone(), value: v.clone() }),
+                            ValueKind::String(v) => Some(HeaderValue {
+                                name: a.key.text.clone(),
+                                value: v.clone(),
+                            }),
                             _ => {
                                 m.wrong_type(&a.key.text, &a.value, "a header value string");
                                 None
@@ -362,7 +430,10 @@ fn lower_route(block: &Block, sink: &Sink, default_auth: RouteAuth) -> Route {
                     out
                 })
                 .unwrap_or_default(),
-            strip_query: t.strings("strip_query").map(|s| s.value).unwrap_or_default(),
+            strip_query: t
+                .strings("strip_query")
+                .map(|s| s.value)
+                .unwrap_or_default(),
         }),
         critical: r.bool("critical").unwrap_or_else(|| dflt(&r, false)),
         websocket: r.bool("websocket").unwrap_or_else(|| dflt(&r, false)),

@@ -74,13 +74,18 @@ pub struct Limit {
 }
 
 fn keyed_rates(r: &Reader, kind: &'static str) -> (Vec<KeyedRate>, Option<crate::source::Span>) {
-    let Some(b) = r.block(kind) else { return (Vec::new(), None) };
+    let Some(b) = r.block(kind) else {
+        return (Vec::new(), None);
+    };
     let inner = Reader::map_like(b, r.sink);
     let out = inner
         .entries()
         .into_iter()
         .filter_map(|a| {
-            rate_of(&inner, &a.key.text, &a.value, RateUnit::Count).map(|rate| KeyedRate { key: a.key.text.clone(), rate })
+            rate_of(&inner, &a.key.text, &a.value, RateUnit::Count).map(|rate| KeyedRate {
+                key: a.key.text.clone(),
+                rate,
+            })
         })
         .collect();
     inner.finish();
@@ -98,20 +103,34 @@ pub(crate) fn lower_limit(block: &Block, sink: &Sink) -> Limit {
                 [arg] if arg.name.is_none() => match &arg.value.kind {
                     ValueKind::String(h) => Spanned::new(LimitKey::Header(h.clone()), a.value.span),
                     _ => {
-                        r.wrong_type("key", &a.value, "`header(\"X-Tenant\")` with a header name string");
+                        r.wrong_type(
+                            "key",
+                            &a.value,
+                            "`header(\"X-Tenant\")` with a header name string",
+                        );
                         dflt(&r, LimitKey::Word(KeyWord::Ip))
                     }
                 },
                 _ => {
-                    r.wrong_type("key", &a.value, "`header(\"X-Tenant\")` with one header name");
+                    r.wrong_type(
+                        "key",
+                        &a.value,
+                        "`header(\"X-Tenant\")` with one header name",
+                    );
                     dflt(&r, LimitKey::Word(KeyWord::Ip))
                 }
             },
             ValueKind::Call { name: f, .. } => {
                 sink.push(
-                    Diagnostic::error("A005", f.span, format!("`{}(...)` is not a limit key", f.text))
-                        .with_primary_label("unknown key function")
-                        .with_help("a key is ip, user, api_key, endpoint, global or header(\"X-Name\")"),
+                    Diagnostic::error(
+                        "A005",
+                        f.span,
+                        format!("`{}(...)` is not a limit key", f.text),
+                    )
+                    .with_primary_label("unknown key function")
+                    .with_help(
+                        "a key is ip, user, api_key, endpoint, global or header(\"X-Name\")",
+                    ),
                 );
                 dflt(&r, LimitKey::Word(KeyWord::Ip))
             }
@@ -120,13 +139,18 @@ pub(crate) fn lower_limit(block: &Block, sink: &Sink) -> Limit {
                 .unwrap_or_else(|| dflt(&r, LimitKey::Word(KeyWord::Ip))),
         },
     };
-    let default_burst = rate.as_ref().map(|r| r.per_second().ceil().max(1.0) as u32).unwrap_or(1);
+    let default_burst = rate
+        .as_ref()
+        .map(|r| r.per_second().ceil().max(1.0) as u32)
+        .unwrap_or(1);
     let (tiers, tiers_span) = keyed_rates(&r, "tiers");
     let (countries, _) = keyed_rates(&r, "countries");
     let limit = Limit {
         name,
         key,
-        algorithm: r.keyword("algorithm").unwrap_or_else(|| dflt(&r, Algorithm::TokenBucket)),
+        algorithm: r
+            .keyword("algorithm")
+            .unwrap_or_else(|| dflt(&r, Algorithm::TokenBucket)),
         burst: r.int("burst", 1).unwrap_or_else(|| dflt(&r, default_burst)),
         block: r.duration("block").unwrap_or_else(|| dflt(&r, Millis(0.0))),
         scope: r.keyword("scope"),
@@ -139,7 +163,9 @@ pub(crate) fn lower_limit(block: &Block, sink: &Sink) -> Limit {
         adaptive: sub(&r, "adaptive", |a| Adaptive {
             min: a.rate("min", RateUnit::Count),
             max: a.rate("max", RateUnit::Count),
-            on: a.keyword("on").unwrap_or_else(|| dflt(a, AdaptiveSignal::Latency)),
+            on: a
+                .keyword("on")
+                .unwrap_or_else(|| dflt(a, AdaptiveSignal::Latency)),
         }),
         rate,
     };

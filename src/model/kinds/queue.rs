@@ -61,18 +61,30 @@ pub struct Queue {
 pub(crate) fn lower_queue(block: &Block, sink: &Sink) -> Queue {
     let name = component_name(block, sink);
     let r = Reader::new(block, sink);
-    let engine = r.keyword("engine").unwrap_or_else(|| dflt(&r, QueueEngine::Redis));
+    let engine = r
+        .keyword("engine")
+        .unwrap_or_else(|| dflt(&r, QueueEngine::Redis));
     let kafka = engine.value == QueueEngine::Kafka;
     let queue = Queue {
         name,
-        partitions: r.int("partitions", 1).unwrap_or_else(|| dflt(&r, if kafka { 6 } else { 1 })),
-        replication: r.int("replication", 1).unwrap_or_else(|| dflt(&r, if kafka { 3 } else { 1 })),
+        partitions: r
+            .int("partitions", 1)
+            .unwrap_or_else(|| dflt(&r, if kafka { 6 } else { 1 })),
+        replication: r
+            .int("replication", 1)
+            .unwrap_or_else(|| dflt(&r, if kafka { 3 } else { 1 })),
         brokers: r.int("brokers", 1).unwrap_or_else(|| dflt(&r, 3)),
-        retention: r.positive_duration("retention").unwrap_or_else(|| dflt(&r, Millis(7.0 * 86_400_000.0))),
+        retention: r
+            .positive_duration("retention")
+            .unwrap_or_else(|| dflt(&r, Millis(7.0 * 86_400_000.0))),
         compaction: r.bool("compaction"),
         max_length: r.int("max_length", 1),
-        key: r.word("key").map(|k| Spanned::new(normalize(&k.value), k.span)),
-        delivery: r.keyword("delivery").unwrap_or_else(|| dflt(&r, Delivery::AtLeastOnce)),
+        key: r
+            .word("key")
+            .map(|k| Spanned::new(normalize(&k.value), k.span)),
+        delivery: r
+            .keyword("delivery")
+            .unwrap_or_else(|| dflt(&r, Delivery::AtLeastOnce)),
         rate: r.rate("rate", RateUnit::Count),
         size: r.size("size"),
         priority: r.int("priority", 1),
@@ -80,13 +92,29 @@ pub(crate) fn lower_queue(block: &Block, sink: &Sink) -> Queue {
         ttl: r.positive_duration("ttl"),
         exchange: r.keyword("exchange"),
         retry: sub(&r, "retry", |x| {
-            retry(x, 3, Some(Backoff::Exponential { base_ms: 1_000.0, max_ms: Some(300_000.0) }))
+            retry(
+                x,
+                3,
+                Some(Backoff::Exponential {
+                    base_ms: 1_000.0,
+                    max_ms: Some(300_000.0),
+                }),
+            )
         }),
         dead_letter: r.reference("dead_letter", &[Kind::Queue]),
         errors: sub(&r, "errors", |e| ErrorRouting {
-            transient: e.keyword("transient").map(|k| k.value).unwrap_or(ErrorAction::Retry),
-            invalid: e.keyword("invalid").map(|k| k.value).unwrap_or(ErrorAction::Discard),
-            business: e.keyword("business").map(|k| k.value).unwrap_or(ErrorAction::DeadLetter),
+            transient: e
+                .keyword("transient")
+                .map(|k| k.value)
+                .unwrap_or(ErrorAction::Retry),
+            invalid: e
+                .keyword("invalid")
+                .map(|k| k.value)
+                .unwrap_or(ErrorAction::Discard),
+            business: e
+                .keyword("business")
+                .map(|k| k.value)
+                .unwrap_or(ErrorAction::DeadLetter),
         }),
         engine,
     };

@@ -121,7 +121,11 @@ pub(crate) fn lower_service(block: &Block, sink: &Sink, index: usize) -> Service
         let out = items
             .iter()
             .filter_map(|v| match &v.kind {
-                ValueKind::Quantity(q) if q.integral && q.per_seconds.is_none() && q.dimension == crate::syntax::literal::Dimension::Count => {
+                ValueKind::Quantity(q)
+                    if q.integral
+                        && q.per_seconds.is_none()
+                        && q.dimension == crate::syntax::literal::Dimension::Count =>
+                {
                     Some(Spanned::new(q.value as i64, v.span))
                 }
                 _ => {
@@ -134,25 +138,36 @@ pub(crate) fn lower_service(block: &Block, sink: &Sink, index: usize) -> Service
     });
     let service = Service {
         name,
-        port: r.int("port", 1).unwrap_or_else(|| dflt(&r, 8081 + index as u32)),
-        instance: r.word("instance").unwrap_or_else(|| dflt(&r, "medium".to_string())),
+        port: r
+            .int("port", 1)
+            .unwrap_or_else(|| dflt(&r, 8081 + index as u32)),
+        instance: r
+            .word("instance")
+            .unwrap_or_else(|| dflt(&r, "medium".to_string())),
         replicas: replicas(&r, 1, 2),
         autoscale: sub(&r, "autoscale", |a| Autoscale {
             cpu: a.attr("cpu").and_then(|attr| match &attr.value.kind {
-                    ValueKind::Quantity(q) if q.dimension == crate::syntax::literal::Dimension::Percent && q.per_seconds.is_none() => {
-                        Some(Spanned::new(q.value, attr.value.span))
-                    }
-                    _ => {
-                        a.wrong_type("cpu", &attr.value, "a percent such as 70%");
-                        None
-                    }
-                }),
+                ValueKind::Quantity(q)
+                    if q.dimension == crate::syntax::literal::Dimension::Percent
+                        && q.per_seconds.is_none() =>
+                {
+                    Some(Spanned::new(q.value, attr.value.span))
+                }
+                _ => {
+                    a.wrong_type("cpu", &attr.value, "a percent such as 70%");
+                    None
+                }
+            }),
             rps: a.rate("rps", RateUnit::Count),
             queue: a.reference("queue", &[Kind::Queue]),
             depth: a.int("depth", 1),
-            cooldown: a.duration("cooldown").unwrap_or_else(|| dflt(a, Millis(300_000.0))),
+            cooldown: a
+                .duration("cooldown")
+                .unwrap_or_else(|| dflt(a, Millis(300_000.0))),
         }),
-        balance: r.keyword("balance").unwrap_or_else(|| dflt(&r, Balance::RoundRobin)),
+        balance: r
+            .keyword("balance")
+            .unwrap_or_else(|| dflt(&r, Balance::RoundRobin)),
         weights,
         layer: r.keyword("layer").unwrap_or_else(|| dflt(&r, Layer::L7)),
         health: sub(&r, "health", health).unwrap_or_else(|| Health {
@@ -166,7 +181,12 @@ pub(crate) fn lower_service(block: &Block, sink: &Sink, index: usize) -> Service
         endpoints: subs(&r, "endpoint", endpoint),
         consumers: subs(&r, "consumes", |c| Consumer {
             name: member_name(c),
-            from: required(c, "from", "order_events", c.reference("from", &[Kind::Queue])),
+            from: required(
+                c,
+                "from",
+                "order_events",
+                c.reference("from", &[Kind::Queue]),
+            ),
             concurrency: c.int("concurrency", 1).unwrap_or_else(|| dflt(c, 1)),
             work: required(c, "work", "5ms", c.duration("work")),
             batch: c.int("batch", 1).unwrap_or_else(|| dflt(c, 1)),
@@ -179,9 +199,16 @@ pub(crate) fn lower_service(block: &Block, sink: &Sink, index: usize) -> Service
 
 fn health(h: &Reader) -> Health {
     Health {
-        path: h.string("path").map(|s| s.value).unwrap_or_else(|| "/health".into()),
-        interval: h.positive_duration("interval").unwrap_or_else(|| dflt(h, Millis(10_000.0))),
-        timeout: h.positive_duration("timeout").unwrap_or_else(|| dflt(h, Millis(2_000.0))),
+        path: h
+            .string("path")
+            .map(|s| s.value)
+            .unwrap_or_else(|| "/health".into()),
+        interval: h
+            .positive_duration("interval")
+            .unwrap_or_else(|| dflt(h, Millis(10_000.0))),
+        timeout: h
+            .positive_duration("timeout")
+            .unwrap_or_else(|| dflt(h, Millis(2_000.0))),
         unhealthy_after: h.int("unhealthy_after", 1).map(|v| v.value).unwrap_or(3),
         healthy_after: h.int("healthy_after", 1).map(|v| v.value).unwrap_or(2),
     }
@@ -190,21 +217,38 @@ fn health(h: &Reader) -> Health {
 fn endpoint(e: &Reader) -> Endpoint {
     let route = required(e, "route", "\"GET /api/items/:id\"", e.string("route"));
     let http = route.as_ref().map(|t| http_route(e, "route", t));
-    let idempotent_default = http.as_ref().and_then(|h| h.method).map(|m| m.is_idempotent()).unwrap_or(true);
+    let idempotent_default = http
+        .as_ref()
+        .and_then(|h| h.method)
+        .map(|m| m.is_idempotent())
+        .unwrap_or(true);
     Endpoint {
         name: member_name(e),
         share: e.percent("share"),
         rps: e.rate("rps", RateUnit::Count),
         work: required(e, "work", "2ms", e.duration("work")),
         wait: e.duration("wait").unwrap_or_else(|| dflt(e, Millis(0.0))),
-        reads: e.targets("reads", READABLE, &[Member::Table]).map(|t| t.value).unwrap_or_default(),
-        writes: e.targets("writes", READABLE, &[Member::Table]).map(|t| t.value).unwrap_or_default(),
-        publishes: e.references("publishes", &[Kind::Queue]).map(|t| t.value).unwrap_or_default(),
+        reads: e
+            .targets("reads", READABLE, &[Member::Table])
+            .map(|t| t.value)
+            .unwrap_or_default(),
+        writes: e
+            .targets("writes", READABLE, &[Member::Table])
+            .map(|t| t.value)
+            .unwrap_or_default(),
+        publishes: e
+            .references("publishes", &[Kind::Queue])
+            .map(|t| t.value)
+            .unwrap_or_default(),
         calls: paths(e, "calls"),
-        timeout: e.positive_duration("timeout").unwrap_or_else(|| dflt(e, Millis(10_000.0))),
+        timeout: e
+            .positive_duration("timeout")
+            .unwrap_or_else(|| dflt(e, Millis(10_000.0))),
         retry: sub(e, "retry", |x| retry(x, 0, None)),
         breaker: sub(e, "breaker", breaker),
-        idempotent: e.bool("idempotent").unwrap_or_else(|| dflt(e, idempotent_default)),
+        idempotent: e
+            .bool("idempotent")
+            .unwrap_or_else(|| dflt(e, idempotent_default)),
         limits: e.limits(),
         latency: e.positive_duration("latency"),
         critical: e.bool("critical").unwrap_or_else(|| dflt(e, false)),

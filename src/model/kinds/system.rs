@@ -156,7 +156,15 @@ pub struct Chaos {
     pub every: Option<Spanned<Millis>>,
 }
 
-const ANY: &[Kind] = &[Kind::Region, Kind::Gateway, Kind::Service, Kind::Database, Kind::Cache, Kind::Queue, Kind::Cdn];
+const ANY: &[Kind] = &[
+    Kind::Region,
+    Kind::Gateway,
+    Kind::Service,
+    Kind::Database,
+    Kind::Cache,
+    Kind::Queue,
+    Kind::Cdn,
+];
 
 pub(crate) fn lower_system(block: &Block, sink: &Sink) -> System {
     let name = component_name(block, sink);
@@ -164,7 +172,10 @@ pub(crate) fn lower_system(block: &Block, sink: &Sink) -> System {
     let system = System {
         name,
         description: r.string("description").map(|s| s.value),
-        regions: r.references("regions", &[Kind::Region]).map(|s| s.value).unwrap_or_default(),
+        regions: r
+            .references("regions", &[Kind::Region])
+            .map(|s| s.value)
+            .unwrap_or_default(),
         slo: r.percent("slo"),
         latency: r.positive_duration("latency"),
         traffic: sub(&r, "traffic", |t| Traffic {
@@ -172,11 +183,15 @@ pub(crate) fn lower_system(block: &Block, sink: &Sink) -> System {
             average: t.rate("average", RateUnit::Count),
             read_ratio: t.percent("read_ratio"),
             growth: t.rate("growth", RateUnit::Percent),
-            horizon: t.positive_duration("horizon").unwrap_or_else(|| dflt(t, Millis(360.0 * 86_400_000.0))),
+            horizon: t
+                .positive_duration("horizon")
+                .unwrap_or_else(|| dflt(t, Millis(360.0 * 86_400_000.0))),
         }),
         availability: sub(&r, "availability", ha_policy).unwrap_or_else(|| ha_policy(&r)),
         backup: sub(&r, "backup", |b| Backup {
-            full: b.keyword("full").unwrap_or_else(|| dflt(b, BackupFrequency::Daily)),
+            full: b
+                .keyword("full")
+                .unwrap_or_else(|| dflt(b, BackupFrequency::Daily)),
             incremental: b.positive_duration("incremental"),
             retain: sub(b, "retain", |k| Retain {
                 daily: k.int("daily", 0).map(|v| v.value),
@@ -189,7 +204,12 @@ pub(crate) fn lower_system(block: &Block, sink: &Sink) -> System {
         }),
         dr: sub(&r, "dr", |d| Dr {
             strategy: required(d, "strategy", "warm", d.keyword("strategy")),
-            region: required(d, "region", "eu_west", d.reference("region", &[Kind::Region])),
+            region: required(
+                d,
+                "region",
+                "eu_west",
+                d.reference("region", &[Kind::Region]),
+            ),
             rpo: required(d, "rpo", "5m", d.duration("rpo")),
             rto: required(d, "rto", "15m", d.duration("rto")),
             span: d.head(),
@@ -200,14 +220,21 @@ pub(crate) fn lower_system(block: &Block, sink: &Sink) -> System {
             rollback: dflt(&r, true),
         }),
         shed: sub(&r, "shed", |s| Shed {
-            at_cpu: s.percent("at_cpu").unwrap_or_else(|| dflt(s, Percent(85.0))),
-            keep: s.keywords("keep").map(|k| k.value).unwrap_or_else(|| vec![Criticality::Critical]),
+            at_cpu: s
+                .percent("at_cpu")
+                .unwrap_or_else(|| dflt(s, Percent(85.0))),
+            keep: s
+                .keywords("keep")
+                .map(|k| k.value)
+                .unwrap_or_else(|| vec![Criticality::Critical]),
         }),
         chaos: subs(&r, "chaos", |c| Chaos {
             name: member_name(c),
             fault: required(c, "fault", "node_failure", c.keyword("fault")),
             target: c.reference("target", ANY),
-            duration: c.positive_duration("duration").unwrap_or_else(|| dflt(c, Millis(300_000.0))),
+            duration: c
+                .positive_duration("duration")
+                .unwrap_or_else(|| dflt(c, Millis(300_000.0))),
             every: c.positive_duration("every"),
         }),
     };
@@ -228,9 +255,15 @@ fn ha_policy(a: &Reader) -> HaPolicy {
         };
     }
     HaPolicy {
-        failover: a.keyword("failover").unwrap_or_else(|| dflt(a, Failover::Automatic)),
-        detect: a.positive_duration("detect").unwrap_or_else(|| dflt(a, Millis(30_000.0))),
-        consistency: a.keyword("consistency").unwrap_or_else(|| dflt(a, Consistency::Quorum)),
+        failover: a
+            .keyword("failover")
+            .unwrap_or_else(|| dflt(a, Failover::Automatic)),
+        detect: a
+            .positive_duration("detect")
+            .unwrap_or_else(|| dflt(a, Millis(30_000.0))),
+        consistency: a
+            .keyword("consistency")
+            .unwrap_or_else(|| dflt(a, Consistency::Quorum)),
         replication: a.int("replication", 1).unwrap_or_else(|| dflt(a, 3)),
     }
 }
@@ -239,15 +272,19 @@ fn rollout(r: &Reader) -> Rollout {
     let batch = match r.attr("batch") {
         Some(a) => match &a.value.kind {
             ValueKind::Quantity(q) if q.dimension == crate::syntax::literal::Dimension::Percent => {
-                crate::model::reader::percent_of(r, "batch", &a.value).map(|p| Spanned::new(Batch::Percent(p.value.0), p.span))
+                crate::model::reader::percent_of(r, "batch", &a.value)
+                    .map(|p| Spanned::new(Batch::Percent(p.value.0), p.span))
             }
-            _ => crate::model::reader::int_of(r, "batch", &a.value, 1).map(|n| Spanned::new(Batch::Count(n.value), n.span)),
+            _ => crate::model::reader::int_of(r, "batch", &a.value, 1)
+                .map(|n| Spanned::new(Batch::Count(n.value), n.span)),
         },
         None => None,
     };
     Rollout {
         batch: batch.unwrap_or_else(|| dflt(r, Batch::Percent(25.0))),
-        health_timeout: r.positive_duration("health_timeout").unwrap_or_else(|| dflt(r, Millis(300_000.0))),
+        health_timeout: r
+            .positive_duration("health_timeout")
+            .unwrap_or_else(|| dflt(r, Millis(300_000.0))),
         rollback: r.bool("rollback").unwrap_or_else(|| dflt(r, true)),
     }
 }
@@ -273,7 +310,9 @@ pub(crate) fn lower_region(block: &Block, sink: &Sink) -> Region {
     let r = Reader::new(block, sink);
     let region = Region {
         name,
-        provider: r.keyword("provider").unwrap_or_else(|| dflt(&r, Provider::Aws)),
+        provider: r
+            .keyword("provider")
+            .unwrap_or_else(|| dflt(&r, Provider::Aws)),
         provider_region: r.string("name").map(|s| s.value),
         zones: r.int("zones", 1).unwrap_or_else(|| dflt(&r, 3)),
         availability: r.percent("availability"),
