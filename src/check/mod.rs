@@ -12,6 +12,7 @@ pub mod a4_limits;
 pub mod a5_queues;
 pub mod a6_gateway;
 pub mod a7_availability;
+pub(crate) mod common;
 
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::graph::ArchGraph;
@@ -23,6 +24,26 @@ pub struct Context<'a> {
     pub program: &'a Program,
     pub graph: &'a ArchGraph,
     pub catalogue: &'a Catalogue,
+    loads: std::cell::OnceCell<crate::plan::load::Loads>,
+}
+
+impl<'a> Context<'a> {
+    /// A context over one program.
+    pub fn new(program: &'a Program, graph: &'a ArchGraph, catalogue: &'a Catalogue) -> Self {
+        Context {
+            program,
+            graph,
+            catalogue,
+            loads: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// The plan model's load figures (plan-model.md §1), computed once for every rule
+    /// that needs them.
+    pub fn loads(&self) -> &crate::plan::load::Loads {
+        self.loads
+            .get_or_init(|| crate::plan::load::compute(self.program, self.catalogue))
+    }
 }
 
 /// A rule: its code, severity, one-line summary, long explanation and check function.
@@ -73,13 +94,19 @@ pub fn rules() -> Vec<Rule> {
 
 /// The rule with this code (case-insensitive).
 pub fn rule(code: &str) -> Option<Rule> {
-    rules().into_iter().find(|r| r.code.eq_ignore_ascii_case(code))
+    rules()
+        .into_iter()
+        .find(|r| r.code.eq_ignore_ascii_case(code))
 }
 
 /// Runs every semantic rule over a lowered program.
 pub fn check(program: &Program, graph: &ArchGraph, catalogue: &Catalogue) -> Vec<Diagnostic> {
-    let ctx = Context { program, graph, catalogue };
-    let mut out: Vec<Diagnostic> = rules().iter().filter_map(|r| r.run).flat_map(|run| run(&ctx)).collect();
+    let ctx = Context::new(program, graph, catalogue);
+    let mut out: Vec<Diagnostic> = rules()
+        .iter()
+        .filter_map(|r| r.run)
+        .flat_map(|run| run(&ctx))
+        .collect();
     out.sort_by_key(|d| (d.span.file, d.span.start, d.code));
     out
 }

@@ -206,6 +206,9 @@ fn propagate(
     entry: &BTreeMap<String, f64>,
     edges: &BTreeMap<String, Vec<String>>,
 ) -> BTreeMap<String, f64> {
+    if let Some(total) = propagate_acyclic(entry, edges) {
+        return total;
+    }
     let mut total = entry.clone();
     let mut budget = MAX_STEPS;
     for (source, &own) in entry {
@@ -215,6 +218,40 @@ fn propagate(
         }
     }
     total
+}
+
+/// Load along an acyclic call graph in one pass over a topological order: an endpoint's
+/// total is its own load plus the totals of its callers — the same figure as pushing every
+/// source's load along every path, in O(V + E). None when the graph has a cycle (A604).
+fn propagate_acyclic(
+    entry: &BTreeMap<String, f64>,
+    edges: &BTreeMap<String, Vec<String>>,
+) -> Option<BTreeMap<String, f64>> {
+    let mut indegree: BTreeMap<&str, usize> = edges.keys().map(|k| (k.as_str(), 0)).collect();
+    for callees in edges.values() {
+        for c in callees {
+            *indegree.entry(c.as_str()).or_insert(0) += 1;
+        }
+    }
+    let mut ready: Vec<&str> = indegree.iter().filter(|(_, d)| **d == 0).map(|(k, _)| *k).collect();
+    let mut total = entry.clone();
+    let mut done = 0;
+    while let Some(node) = ready.pop() {
+        done += 1;
+        let here = total.get(node).copied().unwrap_or(0.0);
+        for callee in edges.get(node).into_iter().flatten() {
+            if here != 0.0 {
+                *total.entry(callee.clone()).or_insert(0.0) += here;
+            }
+            if let Some(d) = indegree.get_mut(callee.as_str()) {
+                *d -= 1;
+                if *d == 0 {
+                    ready.push(callee.as_str());
+                }
+            }
+        }
+    }
+    (done == indegree.len()).then_some(total)
 }
 
 fn push_load(
@@ -263,10 +300,11 @@ fn service_load(
     let waits: Vec<(f64, f64)> = loaded.iter().map(|(l, e)| (*l, e.wait.value.0)).collect();
     let work_ms = weighted(&with_work);
     let carried: f64 = with_work.iter().map(|(l, _)| l).sum();
-    let (target_utilization, target_is_default) = match s.autoscale.as_ref().and_then(|a| a.cpu.as_ref()) {
-        Some(cpu) => (cpu.value / 100.0, false),
-        None => (catalogue.defaults.target_utilization / 100.0, true),
-    };
+    let (target_utilization, target_is_default) =
+        match s.autoscale.as_ref().and_then(|a| a.cpu.as_ref()) {
+            Some(cpu) => (cpu.value / 100.0, false),
+            None => (catalogue.defaults.target_utilization / 100.0, true),
+        };
     let vcpu = catalogue.instance(&s.instance.value).map(|c| c.vcpu);
     let busy_cores = carried * work_ms / 1000.0;
     let instances_needed = vcpu.filter(|_| target_utilization > 0.0).map(|c| {
@@ -313,6 +351,43 @@ pub fn route_of(gateway: &Gateway, service: &Service, endpoint: &Endpoint) -> Op
     (route.to.as_ref()?.name == service.name.value).then_some(first)
 }
 
+/// A gateway's routes by first path segment, so finding the route an endpoint takes only
+/// compares the routes that could match (the same answer as [`route_of`]).
+struct RouteIndex<'g> {
+    by_segment: std::collections::HashMap<&'g str, Vec<usize>>,
+    /// Routes whose first segment is a parameter or a wildcard: they may match anything.
+    open: Vec<usize>,
+}
+
+fn first_segment(path: &str) -> &str {
+    path.trim_start_matches('/').split('/').next().unwrap_or("")
+}
+
+impl<'g> RouteIndex<'g> {
+    fn new(gateway: &'g Gateway) -> Self {
+        let mut index = RouteIndex { by_segment: Default::default(), open: Vec::new() };
+        for (i, r) in gateway.routes.iter().enumerate() {
+            let first = first_segment(&r.http.path);
+            if first.starts_with(':') || first == "*" || first.is_empty() {
+                index.open.push(i);
+            } else {
+                index.by_segment.entry(first).or_default().push(i);
+            }
+        }
+        index
+    }
+
+    fn route_of(&self, gateway: &Gateway, service: &Service, endpoint: &Endpoint) -> Option<usize> {
+        let http = endpoint.http.as_ref()?;
+        let literal = self.by_segment.get(first_segment(&http.path)).map(Vec::as_slice).unwrap_or(&[]);
+        let mut candidates: Vec<usize> = literal.iter().chain(&self.open).copied().collect();
+        candidates.sort_unstable();
+        let first = candidates.into_iter().find(|&i| gateway.routes.get(i).is_some_and(|r| r.http.covers(http)))?;
+        let route = gateway.routes.get(first)?;
+        (route.to.as_ref()?.name == service.name.value).then_some(first)
+    }
+}
+
 fn route_loads(program: &Program, entry: &BTreeMap<String, f64>) -> Vec<RouteLoad> {
     let mut routes: Vec<RouteLoad> = Vec::new();
     let mut offsets = Vec::new();
@@ -333,14 +408,16 @@ fn route_loads(program: &Program, entry: &BTreeMap<String, f64>) -> Vec<RouteLoa
             });
         }
     }
+    let indexes: Vec<RouteIndex> = program.gateways.iter().map(RouteIndex::new).collect();
     for s in &program.services {
         for e in &s.endpoints {
             let key = endpoint_key(s, e);
             let hits: Vec<usize> = program
                 .gateways
                 .iter()
+                .zip(&indexes)
                 .zip(&offsets)
-                .filter_map(|(g, offset)| route_of(g, s, e).map(|i| offset + i))
+                .filter_map(|((g, index), offset)| index.route_of(g, s, e).map(|i| offset + i))
                 .collect();
             let share = entry.get(&key).copied().unwrap_or(0.0) / hits.len().max(1) as f64;
             for i in hits {

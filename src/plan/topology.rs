@@ -429,11 +429,10 @@ impl Walk<'_> {
         }
         let program = self.program;
         for key in reachable(&starts, &self.edges) {
-            let found = program.services.iter().find_map(|s| {
-                s.endpoints
-                    .iter()
-                    .find(|e| endpoint_key(s, e) == key)
-                    .map(|e| (s, e))
+            let found = key.split_once('.').and_then(|(svc, ep)| {
+                let s = program.service(svc)?;
+                let e = s.endpoints.iter().find(|e| e.name.value == ep)?;
+                Some((s, e))
             });
             if let Some((s, e)) = found {
                 self.service(s, chain);

@@ -1,5 +1,6 @@
 //! A101: `balance = weighted` without valid weights.
 
+use crate::check::common::plural;
 use crate::check::Context;
 use crate::diagnostic::Diagnostic;
 use crate::model::{Balance, Service};
@@ -72,13 +73,16 @@ fn check_service(s: &Service) -> Vec<Diagnostic> {
                 "A101",
                 weights.span,
                 format!(
-                    "`{name}` lists {count} weight{} for {} replica{}",
-                    plural(count),
+                    "`{name}` lists {count} {} for {} {}",
+                    plural(count as u64, "weight", "weights"),
                     replicas.min,
-                    plural(replicas.min as usize)
+                    plural(replicas.min.into(), "replica", "replicas")
                 ),
             )
-            .with_primary_label(format!("{count} weight{}", plural(count)))
+            .with_primary_label(format!(
+                "{count} {}",
+                plural(count as u64, "weight", "weights")
+            ))
             .with_label(s.replicas.span, replicas_label(s))
             .with_help(format!(
                 "give exactly one weight per replica ({} weights), or change `replicas`",
@@ -91,17 +95,12 @@ fn check_service(s: &Service) -> Vec<Diagnostic> {
 
 fn replicas_label(s: &Service) -> String {
     let n = s.replicas.value.min;
-    if s.replicas.span.start <= s.name.span.start && s.name.span.end <= s.replicas.span.end {
+    if s.replicas.defaulted {
         format!("{n} replicas by default")
     } else {
-        format!("{n} replica{} declared here", plural(n as usize))
-    }
-}
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 {
-        ""
-    } else {
-        "s"
+        format!(
+            "{n} {} declared here",
+            plural(n.into(), "replica", "replicas")
+        )
     }
 }

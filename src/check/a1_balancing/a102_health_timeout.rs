@@ -2,7 +2,7 @@
 
 use crate::check::Context;
 use crate::diagnostic::Diagnostic;
-use crate::model::{Millis, Service, Spanned};
+use crate::model::{Millis, Service};
 
 crate::declare_rule! {
     /// ## What it does
@@ -46,8 +46,8 @@ fn check_service(s: &Service) -> Option<Diagnostic> {
     if timeout.value < interval.value {
         return None;
     }
-    let timeout_text = figure(s, timeout);
-    let interval_text = figure(s, interval);
+    let timeout_text = format!("{}{}", timeout.value, timeout.default_note());
+    let interval_text = format!("{}{}", interval.value, interval.default_note());
     Some(
         Diagnostic::error(
             "A102",
@@ -61,26 +61,8 @@ fn check_service(s: &Service) -> Option<Diagnostic> {
         .with_label(interval.span, format!("interval {interval_text}"))
         .with_help(format!(
             "make `timeout` shorter than `interval`, for example `health {{ interval = {}  timeout = {} }}`",
-            dur(Millis(timeout.value.0 * 2.0)),
-            dur(timeout.value)
+            Millis(timeout.value.0 * 2.0),
+            timeout.value
         )),
     )
-}
-
-/// The figure, marked when it is a default (a default carries the span of the service head).
-fn figure(s: &Service, v: &Spanned<Millis>) -> String {
-    if v.span.start <= s.name.span.start && s.name.span.end <= v.span.end {
-        format!("{} (the default)", dur(v.value))
-    } else {
-        dur(v.value)
-    }
-}
-
-fn dur(m: Millis) -> String {
-    let ms = m.0;
-    if ms >= 1000.0 {
-        format!("{}s", (ms / 10.0).round() / 100.0)
-    } else {
-        format!("{}ms", (ms * 1000.0).round() / 1000.0)
-    }
 }

@@ -2,7 +2,7 @@
 
 use crate::check::Context;
 use crate::diagnostic::Diagnostic;
-use crate::model::{Name, Replicas, Spanned};
+use crate::model::{Name, Percent, Replicas, Spanned};
 
 crate::declare_rule! {
     /// ## What it does
@@ -47,7 +47,9 @@ fn run(ctx: &Context) -> Vec<Diagnostic> {
         .filter_map(|(name, r)| inverted(name, r))
         .collect();
     for s in &p.services {
-        let Some(cpu_attr) = s.autoscale.as_ref().and_then(|a| a.cpu.as_ref()) else { continue };
+        let Some(cpu_attr) = s.autoscale.as_ref().and_then(|a| a.cpu.as_ref()) else {
+            continue;
+        };
         let cpu = cpu_attr.value;
         if cpu > 0.0 && cpu < 100.0 {
             continue;
@@ -62,8 +64,9 @@ fn run(ctx: &Context) -> Vec<Diagnostic> {
                 "A103",
                 cpu_attr.span,
                 format!(
-                    "`{}` autoscales at a CPU target of {cpu}%: {why}",
-                    s.name.value
+                    "`{}` autoscales at a CPU target of {}: {why}",
+                    s.name.value,
+                    Percent(cpu)
                 ),
             )
             .with_primary_label("target outside (0%, 100%)")

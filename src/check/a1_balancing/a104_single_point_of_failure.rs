@@ -1,5 +1,6 @@
 //! A104: a single point of failure on a synchronous request path under a high SLO.
 
+use crate::check::common::{calls, endpoint_id};
 use crate::check::Context;
 use crate::diagnostic::Diagnostic;
 use crate::model::{
@@ -80,10 +81,10 @@ fn warn(
     let mut d = Diagnostic::warning(
         "A104",
         span,
-        format!("{message} while the SLO is {}%", slo.value.0),
+        format!("{message} while the SLO is {}", slo.value),
     )
     .with_primary_label(label)
-    .with_label(slo.span, format!("SLO {}% declared here", slo.value.0));
+    .with_label(slo.span, format!("SLO {} declared here", slo.value));
     if let Some(v) = via {
         d = d.with_label(v.span, v.text.clone());
     }
@@ -216,8 +217,8 @@ fn request_path(p: &Program) -> HashMap<String, Via> {
         if !seen.insert((&s.name.value, &e.name.value)) {
             continue;
         }
-        let caller = format!("{}.{}", s.name.value, e.name.value);
-        for c in e.calls.iter().chain(&s.calls) {
+        let caller = endpoint_id(s, e);
+        for c in calls(s, e) {
             let Some((cs, ce)) = p.endpoint(c) else {
                 continue;
             };

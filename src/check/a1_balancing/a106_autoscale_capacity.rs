@@ -2,8 +2,8 @@
 
 use crate::check::Context;
 use crate::diagnostic::Diagnostic;
-use crate::model::Service;
-use crate::plan::load::{self, ServiceLoad};
+use crate::model::{Millis, Percent, Service};
+use crate::plan::load::ServiceLoad;
 
 crate::declare_rule! {
     /// ## What it does
@@ -46,7 +46,7 @@ crate::declare_rule! {
 }
 
 fn run(ctx: &Context) -> Vec<Diagnostic> {
-    let loads = load::compute(ctx.program, ctx.catalogue);
+    let loads = ctx.loads();
     ctx.program
         .services
         .iter()
@@ -62,34 +62,28 @@ fn check(s: &Service, l: &ServiceLoad) -> Option<Diagnostic> {
         return None;
     }
     let vcpu = l.vcpu?;
-    let target = trim(l.target_utilization * 100.0);
+    let target = Percent(l.target_utilization * 100.0);
     let target_text = if l.target_is_default {
-        format!("the default {target}% target")
+        format!("the default {target} target")
     } else {
-        format!("the {target}% autoscale target")
+        format!("the {target} autoscale target")
     };
     let message = format!(
-        "{} needs {needed} instances of {} ({vcpu} vCPU) at {target_text} to carry {:.0} rps × {} ms of work ({:.1} busy cores), but `replicas` allows at most {max}",
+        "{} needs {needed} instances of {} ({vcpu} vCPU) at {target_text} to carry {:.0} rps × {} of work ({:.1} busy cores), but `replicas` allows at most {max}",
         s.name.value,
         l.instance,
         l.load_rps,
-        trim(l.work_ms),
+        Millis(l.work_ms),
         l.busy_cores,
     );
     let mut d = Diagnostic::warning("A106", s.replicas.span, message)
         .with_primary_label(format!("at most {max} instances"))
         .with_label(s.name.span, format!("{:.0} rps at peak", l.load_rps));
     if let Some(cpu) = s.autoscale.as_ref().and_then(|a| a.cpu.as_ref()) {
-        d = d.with_label(cpu.span, format!("target {target}% CPU"));
+        d = d.with_label(cpu.span, format!("target {target} CPU"));
     }
     Some(d.with_help(format!(
         "raise the maximum to at least {needed} (`replicas = {}..{needed}`), use a larger `instance`, or reduce `work`",
         s.replicas.value.min
     )))
-}
-
-/// A number without a trailing `.0`.
-fn trim(x: f64) -> String {
-    let t = format!("{x:.2}");
-    t.trim_end_matches('0').trim_end_matches('.').to_string()
 }

@@ -71,17 +71,20 @@ fn help(s: &Service) -> String {
 
 fn route_features(p: &Program, r: &Route) -> Option<Diagnostic> {
     let s = l4(p, &r.to.as_ref()?.name)?;
-    let mut features: Vec<(Span, String)> = Vec::new();
+    // Each feature, with where it is written when that is not the route itself (path routing
+    // is the pattern; a default auth and a transform belong to the route): those are labelled,
+    // the others are in the message only.
+    let mut features: Vec<(Option<Span>, String)> = Vec::new();
     let path = r.http.path.trim_matches('/');
     let routed_by_path = path
         .split('/')
         .any(|seg| seg.starts_with(':') || seg == "*")
         && path != "*";
     if routed_by_path {
-        features.push((r.pattern.span, format!("path routing on `{}`", r.http.path)));
+        features.push((None, format!("path routing on `{}`", r.http.path)));
     }
     if let Some(c) = &r.cache {
-        features.push((c.span, "a response cache".into()));
+        features.push((Some(c.span), "a response cache".into()));
     }
     let auth = match r.auth.value {
         RouteAuth::None => None,
@@ -89,15 +92,14 @@ fn route_features(p: &Program, r: &Route) -> Option<Diagnostic> {
         RouteAuth::Required(k) => Some(k.to_string()),
     };
     if let Some(kind) = auth {
-        let default = if r.auth.span == r.head {
-            " (the gateway's default)"
+        if r.auth.defaulted {
+            features.push((None, format!("`auth = {kind}` (the gateway's default)")));
         } else {
-            ""
-        };
-        features.push((r.auth.span, format!("`auth = {kind}`{default}")));
+            features.push((Some(r.auth.span), format!("`auth = {kind}`")));
+        }
     }
     if r.transform.is_some() {
-        features.push((r.head, "a request transform".into()));
+        features.push((None, "a request transform".into()));
     }
     if features.is_empty() {
         return None;
@@ -117,10 +119,9 @@ fn route_features(p: &Program, r: &Route) -> Option<Diagnostic> {
         ),
     )
     .with_primary_label("L7 route to an L4 service");
-    // Features located at the route itself (a default auth, a transform) are in the message.
     for (span, text) in features
         .iter()
-        .filter(|(span, _)| *span != r.pattern.span && *span != r.head)
+        .filter_map(|(span, text)| Some((span.as_ref()?, text)))
     {
         d = d.with_label(*span, format!("{text} needs L7"));
     }

@@ -1,8 +1,9 @@
 //! A108: a route shadowed by an earlier route of the same gateway.
 
+use crate::check::common::{earlier_routes, same_pattern};
 use crate::check::Context;
 use crate::diagnostic::Diagnostic;
-use crate::model::{Gateway, HttpRoute, Route};
+use crate::model::{Gateway, Route};
 
 crate::declare_rule! {
     /// ## What it does
@@ -39,26 +40,12 @@ crate::declare_rule! {
 }
 
 fn run(ctx: &Context) -> Vec<Diagnostic> {
-    ctx.program
-        .gateways
-        .iter()
-        .flat_map(check_gateway)
-        .collect()
-}
-
-fn check_gateway(g: &Gateway) -> Vec<Diagnostic> {
-    let routes: Vec<&Route> = g.routes.iter().filter(|r| well_formed(r)).collect();
-    let mut out = Vec::new();
-    for (i, later) in routes.iter().enumerate() {
-        let earlier = routes
-            .iter()
-            .take(i)
-            .find(|e| e.http.covers(&later.http) && !same_pattern(&e.http, &later.http));
-        if let Some(e) = earlier {
-            out.push(shadowed(g, e, later));
-        }
-    }
-    out
+    earlier_routes(ctx.program, |e, later| {
+        e.http.covers(&later.http) && !same_pattern(&e.http, &later.http)
+    })
+    .into_iter()
+    .map(|(g, earlier, later)| shadowed(g, earlier, later))
+    .collect()
 }
 
 fn shadowed(g: &Gateway, earlier: &Route, later: &Route) -> Diagnostic {
@@ -76,22 +63,4 @@ fn shadowed(g: &Gateway, earlier: &Route, later: &Route) -> Diagnostic {
         "move \"{}\" above \"{}\" (more specific routes first), or remove it",
         later.pattern.value, earlier.pattern.value
     ))
-}
-
-/// A route with a pattern that starts with `/` (a missing or malformed one is reported by
-/// A007 / A005).
-fn well_formed(r: &Route) -> bool {
-    r.pattern.span != r.head && r.http.path.starts_with('/')
-}
-
-/// Same method and the same pattern up to parameter names (rule A601's duplicates).
-fn same_pattern(a: &HttpRoute, b: &HttpRoute) -> bool {
-    a.method == b.method && shape(&a.path) == shape(&b.path)
-}
-
-fn shape(path: &str) -> Vec<&str> {
-    path.trim_matches('/')
-        .split('/')
-        .map(|s| if s.starts_with(':') { ":" } else { s })
-        .collect()
 }

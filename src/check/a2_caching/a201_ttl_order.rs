@@ -83,27 +83,12 @@ fn diagnostic(
             "cache `{}`: {up} ({}) keeps entries for {}, longer than {low} ({}) below it ({}): {up} serves values {low} has already dropped",
             cache.name.value,
             ul.kind.value,
-            dur(ut.value.0),
+            ut.value,
             ll.kind.value,
-            dur(lt.value.0)
+            lt.value
         ),
     )
-    .with_primary_label(format!("{up} ttl {}", dur(ut.value.0)))
-    .with_label(lt.span, format!("{low} expires entries after {}", dur(lt.value.0)))
-    .with_help(format!("make the {up} ttl at most {} (upper layers usually keep a fraction of the lower layer's TTL)", dur(lt.value.0)))
-}
-
-/// `300000` → `5m`: the largest unit that divides the duration exactly.
-fn dur(ms: f64) -> String {
-    for (unit, size) in [
-        ("d", 86_400_000.0),
-        ("h", 3_600_000.0),
-        ("m", 60_000.0),
-        ("s", 1_000.0),
-    ] {
-        if ms >= size && (ms / size).fract() == 0.0 {
-            return format!("{}{unit}", ms / size);
-        }
-    }
-    format!("{ms}ms")
+    .with_primary_label(format!("{up} ttl {}", ut.value))
+    .with_label(lt.span, format!("{low} expires entries after {}", lt.value))
+    .with_help(format!("make the {up} ttl at most {} (upper layers usually keep a fraction of the lower layer's TTL)", lt.value))
 }

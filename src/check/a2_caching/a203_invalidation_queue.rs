@@ -1,6 +1,8 @@
 //! A203: a cache is invalidated by a queue that no writer of its source publishes to.
 
+use crate::check::common::endpoint_id;
 use crate::check::Context;
+use std::collections::HashMap;
 use crate::diagnostic::Diagnostic;
 use crate::model::{Cache, Endpoint, Ref, Service, Target};
 
@@ -45,6 +47,7 @@ crate::declare_rule! {
 }
 
 fn run(ctx: &Context) -> Vec<Diagnostic> {
+    let index = write_index(ctx);
     let mut out = Vec::new();
     for cache in &ctx.program.caches {
         let (Some(inv), Some(source)) = (&cache.invalidate, &cache.source) else {
@@ -54,7 +57,7 @@ fn run(ctx: &Context) -> Vec<Diagnostic> {
         if ctx.program.database(source.component()).is_none() {
             continue;
         }
-        let writers = writers(ctx, cache, source.component());
+        let writers = writers(&index, cache, source.component());
         for queue in inv
             .on
             .iter()
@@ -71,25 +74,43 @@ fn run(ctx: &Context) -> Vec<Diagnostic> {
     out
 }
 
-/// Endpoints that write the cache's source database or the cache, with the write target.
-fn writers<'a>(
-    ctx: &'a Context,
-    cache: &Cache,
-    db: &str,
-) -> Vec<(&'a Service, &'a Endpoint, &'a Target)> {
-    let mut out = Vec::new();
+type Writer<'a> = (&'a Service, &'a Endpoint, &'a Target);
+
+/// Component name → the endpoints that write it (with their first write of it), in
+/// declaration order, each tagged with its position; built once for all caches.
+fn write_index<'a>(ctx: &'a Context) -> HashMap<&'a str, Vec<(usize, Writer<'a>)>> {
+    let mut index: HashMap<&str, Vec<(usize, Writer)>> = HashMap::new();
+    let mut position = 0;
     for s in &ctx.program.services {
         for e in &s.endpoints {
-            if let Some(t) = e
-                .writes
-                .iter()
-                .find(|t| t.component() == db || t.component() == cache.name.value)
-            {
-                out.push((s, e, t));
+            for (i, t) in e.writes.iter().enumerate() {
+                let c = t.component();
+                if e.writes[..i].iter().all(|earlier| earlier.component() != c) {
+                    index.entry(c).or_default().push((position, (s, e, t)));
+                }
             }
+            position += 1;
         }
     }
-    out
+    index
+}
+
+/// Endpoints that write the cache's source database or the cache, with the write target
+/// (the first one of the two the endpoint writes).
+fn writers<'a>(index: &HashMap<&str, Vec<(usize, Writer<'a>)>>, cache: &Cache, db: &str) -> Vec<Writer<'a>> {
+    let mut found: Vec<(usize, Writer<'a>)> = index
+        .get(db)
+        .into_iter()
+        .chain(index.get(cache.name.value.as_str()))
+        .flatten()
+        .copied()
+        .collect();
+    found.sort_by_key(|(position, (_, e, t))| {
+        let at = e.writes.iter().position(|w| std::ptr::eq(w, *t)).unwrap_or(0);
+        (*position, at)
+    });
+    found.dedup_by_key(|(position, _)| *position);
+    found.into_iter().map(|(_, w)| w).collect()
 }
 
 fn diagnostic(
@@ -102,7 +123,7 @@ fn diagnostic(
     let c = &cache.name.value;
     let message = match writers {
         [] => format!("cache `{c}` is invalidated by `{q}`, but no endpoint writes its source `{db}`, so nothing publishes the changes on `{q}`"),
-        [(s, e, _)] => format!("cache `{c}` is invalidated by `{q}`, but `{}.{}`, the only writer of `{db}`, does not publish to `{q}`", s.name.value, e.name.value),
+        [(s, e, _)] => format!("cache `{c}` is invalidated by `{q}`, but `{}`, the only writer of `{db}`, does not publish to `{q}`", endpoint_id(s, e)),
         _ => format!("cache `{c}` is invalidated by `{q}`, but none of the {} endpoints that write `{db}` publishes to `{q}`", writers.len()),
     };
     let mut d = Diagnostic::warning("A203", queue.span, message)
@@ -111,13 +132,13 @@ fn diagnostic(
         d = d.with_label(
             t.span(),
             format!(
-                "`{}.{}` writes `{db}` without publishing to `{q}`",
-                s.name.value, e.name.value
+                "`{}` writes `{db}` without publishing to `{q}`",
+                endpoint_id(s, e)
             ),
         );
     }
     let help = match writers.first() {
-        Some((s, e, _)) => format!("add `publishes = [{q}]` to `{}.{}` (and every other writer of `{db}`), or invalidate on a queue they publish to", s.name.value, e.name.value),
+        Some((s, e, _)) => format!("add `publishes = [{q}]` to `{}` (and every other writer of `{db}`), or invalidate on a queue they publish to", endpoint_id(s, e)),
         None => format!("declare the endpoints that write `{db}` with `writes = [{db}]` and `publishes = [{q}]`"),
     };
     d.with_help(help)

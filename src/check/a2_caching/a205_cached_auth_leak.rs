@@ -60,8 +60,7 @@ fn keyed_by_user(cache: &RouteCache) -> bool {
 }
 
 fn diagnostic(gw: &Gateway, route: &Route, cache: &RouteCache, kind: String) -> Diagnostic {
-    let defaulted = route.auth.span == route.head;
-    let auth_label = if defaulted {
+    let auth_label = if route.auth.defaulted {
         format!("requires {kind} auth (the gateway's first auth, by default)")
     } else {
         format!("requires {kind} auth")

@@ -60,7 +60,7 @@ fn pair(cdn: &Cdn, b: &Behavior, low: Option<Ttl>, high: Option<Ttl>) -> Option<
     if lt.value.0 <= ht.value.0 {
         return None;
     }
-    let (l, h) = (dur(lt.value.0), dur(ht.value.0));
+    let (l, h) = (lt.value, ht.value);
     Some(
         Diagnostic::error(
             "A206",
@@ -71,19 +71,4 @@ fn pair(cdn: &Cdn, b: &Behavior, low: Option<Ttl>, high: Option<Ttl>) -> Option<
         .with_label(lt.span, format!("{ln} = {l}, above {hn}"))
         .with_help(format!("raise `{hn}` to at least {l}, or lower `{ln}` to at most {h}")),
     )
-}
-
-/// `300000` → `5m`: the largest unit that divides the duration exactly.
-fn dur(ms: f64) -> String {
-    for (unit, size) in [
-        ("d", 86_400_000.0),
-        ("h", 3_600_000.0),
-        ("m", 60_000.0),
-        ("s", 1_000.0),
-    ] {
-        if ms >= size && (ms / size).fract() == 0.0 {
-            return format!("{}{unit}", ms / size);
-        }
-    }
-    format!("{ms}ms")
 }

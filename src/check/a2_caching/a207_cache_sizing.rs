@@ -3,7 +3,7 @@
 
 use crate::check::Context;
 use crate::diagnostic::Diagnostic;
-use crate::model::{Cache, CacheLayer, LayerKind};
+use crate::model::{Bytes, Cache, CacheLayer, LayerKind, Percent};
 use crate::plan::cache_model::zipf_hit_ratio;
 use crate::plan::catalogue::Catalogue;
 use crate::plan::load::{cache_capacity_entries, entry_bytes};
@@ -72,25 +72,21 @@ fn hit_ratio_above_estimate(cache: &Cache, catalogue: &Catalogue) -> Option<Diag
     if !estimate.is_finite() || declared.value.fraction() <= estimate + SLACK {
         return None;
     }
+    // The estimate to one decimal: `36.2%`.
+    let at_most = Percent((estimate * 1000.0).round() / 10.0);
     let message = format!(
-        "{} declares hit_ratio {}, but an ideal cache of {} entries over {} keys under zipf({}) hits at most {}",
-        cache.name.value,
-        percent(declared.value.fraction()),
-        capacity,
-        keys.value,
-        s.value,
-        percent(estimate),
+        "{} declares hit_ratio {}, but an ideal cache of {} entries over {} keys under zipf({}) hits at most {at_most}",
+        cache.name.value, declared.value, capacity, keys.value, s.value,
     );
     let mut d = Diagnostic::warning("A207", declared.span, message)
-        .with_primary_label(format!("estimate {}", percent(estimate)))
+        .with_primary_label(format!("estimate {at_most}"))
         .with_label(s.span, "popularity")
         .with_label(keys.span, "key space");
     if let Some(l) = largest_layer(cache, catalogue, capacity) {
         d = d.with_label(l.kind.span, format!("largest layer: {capacity} entries"));
     }
     Some(d.with_help(format!(
-        "lower `hit_ratio` to {} or less, or give the layers more capacity",
-        percent(estimate)
+        "lower `hit_ratio` to {at_most} or less, or give the layers more capacity"
     )))
 }
 
@@ -120,11 +116,11 @@ fn redis_too_small(cache: &Cache, layer: &CacheLayer, catalogue: &Catalogue) -> 
     let message = format!(
         "the redis layer of {} needs {} for {} entries × ({} value + {} overhead), but has {}",
         cache.name.value,
-        bytes(needed),
+        Bytes(needed),
         entries.value,
-        bytes(per_entry - overhead),
-        bytes(overhead),
-        bytes(memory.value.0),
+        Bytes(per_entry - overhead),
+        Bytes(overhead),
+        memory.value,
     );
     let mut d = Diagnostic::warning("A207", memory.span, message)
         .with_primary_label(format!(
@@ -137,30 +133,6 @@ fn redis_too_small(cache: &Cache, layer: &CacheLayer, catalogue: &Catalogue) -> 
     }
     Some(d.with_help(format!(
         "raise `memory` to at least {}, or lower `entries`",
-        bytes(needed)
+        Bytes(needed)
     )))
-}
-
-/// A byte count in decimal units (`1.08GB`).
-fn bytes(b: f64) -> String {
-    let units = [
-        ("PB", 1e15),
-        ("TB", 1e12),
-        ("GB", 1e9),
-        ("MB", 1e6),
-        ("KB", 1e3),
-    ];
-    for (unit, size) in units {
-        if b >= size {
-            let t = format!("{:.2}", b / size);
-            return format!("{}{unit}", t.trim_end_matches('0').trim_end_matches('.'));
-        }
-    }
-    format!("{b:.0}B")
-}
-
-/// A fraction as a percentage with one decimal (`36.2%`).
-fn percent(fraction: f64) -> String {
-    let t = format!("{:.1}", fraction * 100.0);
-    format!("{}%", t.trim_end_matches('0').trim_end_matches('.'))
 }

@@ -1,10 +1,9 @@
 //! A208: a CDN behaviour caches responses of a route that requires auth.
 
+use crate::check::common::{paths_overlap, plural};
 use crate::check::Context;
 use crate::diagnostic::Diagnostic;
-use crate::model::{
-    path_covers, Behavior, Cdn, Gateway, Method, Millis, Route, RouteAuth, Spanned,
-};
+use crate::model::{Behavior, Cdn, Gateway, Method, Millis, Route, RouteAuth, Spanned};
 
 crate::declare_rule! {
     /// ## What it does
@@ -59,7 +58,9 @@ fn run(ctx: &Context) -> Vec<Diagnostic> {
                 .routes
                 .iter()
                 .filter(|r| {
-                    requires_auth(r) && cacheable(r) && overlaps(&b.pattern.value, &r.http.path)
+                    requires_auth(r)
+                        && cacheable(r)
+                        && paths_overlap(&b.pattern.value, &r.http.path)
                 })
                 .collect();
             if !routes.is_empty() {
@@ -85,11 +86,6 @@ fn cacheable(r: &Route) -> bool {
     matches!(r.http.method, None | Some(Method::Get) | Some(Method::Head))
 }
 
-/// True when some request path matches both patterns (one pattern covers the other).
-fn overlaps(a: &str, b: &str) -> bool {
-    path_covers(a, b) || path_covers(b, a)
-}
-
 fn diagnostic(cdn: &Cdn, gw: &Gateway, b: &Behavior, routes: &[&Route]) -> Diagnostic {
     let mut names: Vec<String> = routes
         .iter()
@@ -101,11 +97,7 @@ fn diagnostic(cdn: &Cdn, gw: &Gateway, b: &Behavior, routes: &[&Route]) -> Diagn
     }
     let (names, verb) = (
         names.join(", "),
-        if routes.len() == 1 {
-            "requires"
-        } else {
-            "require"
-        },
+        plural(routes.len() as u64, "requires", "require"),
     );
     let mut d = Diagnostic::error(
         "A208",

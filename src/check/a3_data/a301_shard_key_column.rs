@@ -1,10 +1,8 @@
 //! A301: the shard key is not a column of any table of its database.
-//! Also home of the small sharding helpers the other A3 rules share.
 
 use crate::check::Context;
 use crate::diagnostic::{did_you_mean, Diagnostic};
-use crate::model::{Database, Spanned, Table};
-use crate::source::Span;
+use crate::model::Database;
 
 crate::declare_rule! {
     /// ## What it does
@@ -78,33 +76,4 @@ fn check(db: &Database) -> Option<Diagnostic> {
             key.value
         )
     }))
-}
-
-/// The shard key of a database that is spread over more than one shard.
-pub(super) fn shard_key(db: &Database) -> Option<&Spanned<String>> {
-    if db.shards.value < 2 {
-        return None;
-    }
-    db.shard_by.as_ref().map(|s| s.value.column())
-}
-
-/// True when the table is spread by `key`: it has that column, or declares no columns. A
-/// table without the column is a reference table, copied whole to every shard.
-pub(super) fn is_sharded(t: &Table, key: &str) -> bool {
-    t.columns.is_empty() || t.column(key).is_some()
-}
-
-/// True when `value` is a default: defaults carry the span of their block's head, which ends
-/// where the block's label (`name`) ends.
-pub(super) fn is_default(value: Span, name: Span) -> bool {
-    value.file == name.file && value.end == name.end && value.start <= name.start
-}
-
-/// ` (the default)` after a figure that came from a default, or nothing.
-pub(super) fn default_note(value: Span, name: Span) -> &'static str {
-    if is_default(value, name) {
-        " (the default)"
-    } else {
-        ""
-    }
 }

@@ -1,6 +1,6 @@
 //! A302: range sharding boundaries out of order, or not `shards − 1` of them.
 
-use super::a301_shard_key_column::default_note;
+use crate::check::common::plural;
 use crate::check::Context;
 use crate::diagnostic::Diagnostic;
 use crate::model::{Boundary, Database, ShardBy, Spanned};
@@ -85,27 +85,26 @@ fn count(db: &Database, boundaries: &Spanned<Vec<Spanned<Boundary>>>) -> Option<
     if have == need {
         return None;
     }
-    let note = default_note(db.shards.span, db.name.span);
+    let shards_text = format!(
+        "{shards} {}{}",
+        plural(shards, "shard", "shards"),
+        db.shards.default_note()
+    );
     Some(
         Diagnostic::error(
             "A302",
             boundaries.span,
             format!(
-                "`{}` has {} and needs {need} range boundar{}, but lists {have}",
+                "`{}` has {shards_text} and needs {need} range {}, but lists {have}",
                 db.name.value,
-                plural(shards, "shard", "shards", note),
-                if need == 1 { "y" } else { "ies" }
+                plural(need, "boundary", "boundaries")
             ),
         )
-        .with_primary_label(plural(have, "boundary", "boundaries", ""))
-        .with_label(db.shards.span, plural(shards, "shard", "shards", note))
+        .with_primary_label(format!("{have} {}", plural(have, "boundary", "boundaries")))
+        .with_label(db.shards.span, shards_text)
         .with_help(format!(
             "give exactly shards − 1 = {need} boundaries, or set `shards = {}`",
             have + 1
         )),
     )
-}
-
-fn plural(n: u64, one: &str, many: &str, note: &str) -> String {
-    format!("{n} {}{note}", if n == 1 { one } else { many })
 }

@@ -1,6 +1,6 @@
 //! A303: a geo sharding map that misses a system region or names a shard that does not exist.
 
-use super::a301_shard_key_column::default_note;
+use crate::check::common::system_regions;
 use crate::check::Context;
 use crate::diagnostic::Diagnostic;
 use crate::model::{Database, GeoShard, ShardBy, Spanned};
@@ -43,19 +43,7 @@ crate::declare_rule! {
 }
 
 fn run(ctx: &Context) -> Vec<Diagnostic> {
-    let regions: Vec<(&str, Span)> = match &ctx.program.system {
-        Some(s) if !s.regions.is_empty() => s
-            .regions
-            .iter()
-            .map(|r| (r.name.as_str(), r.span))
-            .collect(),
-        _ => ctx
-            .program
-            .regions
-            .iter()
-            .map(|r| (r.name.value.as_str(), r.name.span))
-            .collect(),
-    };
+    let regions = system_regions(ctx.program);
     let mut out = Vec::new();
     for db in &ctx.program.databases {
         let Some(Spanned {
@@ -101,7 +89,7 @@ fn missing_shard(db: &Database, e: &GeoShard) -> Option<Diagnostic> {
     if (0..shards).contains(&e.shard.value) {
         return None;
     }
-    let note = default_note(db.shards.span, db.name.span);
+    let note = db.shards.default_note();
     Some(
         Diagnostic::error(
             "A303",

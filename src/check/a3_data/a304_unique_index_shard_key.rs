@@ -1,6 +1,6 @@
 //! A304: a unique index on a sharded table must contain the shard key.
 
-use super::a301_shard_key_column::{is_sharded, shard_key};
+use super::common::{is_sharded, shard_key};
 use crate::check::Context;
 use crate::diagnostic::Diagnostic;
 use crate::model::{Database, Index, IndexPart, Spanned, Table};

@@ -1,7 +1,6 @@
 //! A305: an access pattern that does not filter by the shard key reaches every shard.
 
-use super::a301_shard_key_column::{is_sharded, shard_key};
-use super::a310_unindexed_query::{parse, Pattern};
+use super::common::{is_sharded, parse_access_pattern, shard_key, AccessPattern};
 use crate::check::Context;
 use crate::diagnostic::Diagnostic;
 use crate::model::{CrossShard, Database, ShardBy, Spanned, Table};
@@ -59,7 +58,9 @@ fn run(ctx: &Context) -> Vec<Diagnostic> {
         );
         for t in db.tables.iter().filter(|t| is_sharded(t, &key.value)) {
             for q in &t.queries {
-                let Some(p) = parse(&q.value) else { continue };
+                let Some(p) = parse_access_pattern(&q.value) else {
+                    continue;
+                };
                 if let Some(why) = broadcast(&p, &key.value, by_range) {
                     out.push(report(db, t, q, key, &why).with_help(help(&p, &key.value)));
                 }
@@ -70,21 +71,21 @@ fn run(ctx: &Context) -> Vec<Diagnostic> {
 }
 
 /// Why the pattern reaches every shard, or None when it is routed to one.
-fn broadcast(p: &Pattern, key: &str, by_range: bool) -> Option<String> {
+fn broadcast(p: &AccessPattern, key: &str, by_range: bool) -> Option<String> {
     match p {
-        Pattern::By { columns, .. } if columns.iter().any(|c| c == key) => None,
-        Pattern::By { columns, .. } => Some(format!(
+        AccessPattern::By { columns, .. } if columns.iter().any(|c| c == key) => None,
+        AccessPattern::By { columns, .. } => Some(format!(
             "it filters by {}, not by the shard key `{key}`",
             columns.join(", ")
         )),
-        Pattern::Range(x) if x == key && by_range => None,
-        Pattern::Range(x) if x == key => Some(format!(
+        AccessPattern::Range(x) if x == key && by_range => None,
+        AccessPattern::Range(x) if x == key => Some(format!(
             "an interval of `{key}` spans every shard of a hash, directory or geo sharding"
         )),
-        Pattern::Range(x) => Some(format!(
+        AccessPattern::Range(x) => Some(format!(
             "it filters by an interval of `{x}`, not by the shard key `{key}`"
         )),
-        Pattern::Search(x) => Some(format!("a search in `{x}` must look in every shard")),
+        AccessPattern::Search(x) => Some(format!("a search in `{x}` must look in every shard")),
     }
 }
 
@@ -120,15 +121,15 @@ fn report(
     d
 }
 
-fn help(p: &Pattern, key: &str) -> String {
+fn help(p: &AccessPattern, key: &str) -> String {
     match p {
-        Pattern::By { columns, .. } => format!(
+        AccessPattern::By { columns, .. } => format!(
             "filter by the shard key too (\"by {key}, {}\"), or keep a lookup table sharded by {} that maps to `{key}`",
             columns.join(", "),
             columns.join(", ")
         ),
-        Pattern::Range(x) if x == key => format!("shard by `range({key}, boundaries = [...])` if intervals of `{key}` are the main access, or add the shard key to the pattern"),
-        Pattern::Range(_) => format!("add the shard key to the pattern (\"by {key}\" first), or serve it from a copy partitioned by that column"),
-        Pattern::Search(_) => format!("search within one `{key}` (\"by {key}\" first), or serve search from a dedicated search index fed by every shard"),
+        AccessPattern::Range(x) if x == key => format!("shard by `range({key}, boundaries = [...])` if intervals of `{key}` are the main access, or add the shard key to the pattern"),
+        AccessPattern::Range(_) => format!("add the shard key to the pattern (\"by {key}\" first), or serve it from a copy partitioned by that column"),
+        AccessPattern::Search(_) => format!("search within one `{key}` (\"by {key}\" first), or serve search from a dedicated search index fed by every shard"),
     }
 }

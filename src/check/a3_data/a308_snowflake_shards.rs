@@ -1,6 +1,5 @@
 //! A308: snowflake ids with more shards than the shard bits hold.
 
-use super::a301_shard_key_column::default_note;
 use crate::check::Context;
 use crate::diagnostic::Diagnostic;
 use crate::model::{Database, Ids};
@@ -48,7 +47,7 @@ fn check(db: &Database) -> Option<Diagnostic> {
     if db.ids.value != Ids::Snowflake || shards <= capacity {
         return None;
     }
-    let note = default_note(db.ids.span, db.name.span);
+    let note = db.ids.default_note();
     Some(
         Diagnostic::error(
             "A308",

@@ -1,9 +1,8 @@
 //! A309: the connection pools of the services that use a database exceed its connections.
 
-use super::a301_shard_key_column::default_note;
 use crate::check::Context;
 use crate::diagnostic::Diagnostic;
-use crate::model::{Database, Program, Service, Target};
+use crate::model::{Database, Program, Service};
 
 crate::declare_rule! {
     /// ## What it does
@@ -54,13 +53,19 @@ impl Share<'_> {
 }
 
 fn run(ctx: &Context) -> Vec<Diagnostic> {
+    // Which services use which database, computed once: database → services, in order.
+    let mut users: std::collections::HashMap<&str, Vec<&Service>> = std::collections::HashMap::new();
+    for s in &ctx.program.services {
+        for db in databases_used(ctx.program, s) {
+            users.entry(db).or_default().push(s);
+        }
+    }
     let mut out = Vec::new();
     for db in &ctx.program.databases {
-        let shares: Vec<Share> = ctx
-            .program
-            .services
-            .iter()
-            .filter(|s| uses(ctx.program, s, &db.name.value))
+        let shares: Vec<Share> = users
+            .get(db.name.value.as_str())
+            .into_iter()
+            .flatten()
             .filter_map(|s| share(ctx, db, s))
             .collect();
         let total: u64 = shares.iter().map(Share::total).sum();
@@ -71,19 +76,21 @@ fn run(ctx: &Context) -> Vec<Diagnostic> {
     out
 }
 
-/// True when an endpoint of the service reads or writes the database, or a cache of it.
-fn uses(program: &Program, s: &Service, db: &str) -> bool {
-    let hits = |t: &Target| {
+/// The databases an endpoint of the service reads or writes, directly or through a cache.
+fn databases_used<'p>(program: &'p Program, s: &'p Service) -> std::collections::BTreeSet<&'p str> {
+    let mut used = std::collections::BTreeSet::new();
+    for t in s.endpoints.iter().flat_map(|e| e.reads.iter().chain(&e.writes)) {
         let c = t.component();
-        c == db
-            || program
-                .cache(c)
-                .and_then(|k| k.source.as_ref())
-                .is_some_and(|src| src.component() == db)
-    };
-    s.endpoints
-        .iter()
-        .any(|e| e.reads.iter().chain(&e.writes).any(hits))
+        match program.cache(c).and_then(|k| k.source.as_ref()) {
+            Some(src) => {
+                used.insert(src.component());
+            }
+            None => {
+                used.insert(c);
+            }
+        }
+    }
+    used
 }
 
 fn share<'a>(ctx: &Context, db: &Database, s: &'a Service) -> Option<Share<'a>> {
@@ -111,7 +118,7 @@ fn share<'a>(ctx: &Context, db: &Database, s: &'a Service) -> Option<Share<'a>> 
 
 fn report(db: &Database, shares: &[Share], total: u64) -> Diagnostic {
     let max = db.max_connections.value;
-    let note = default_note(db.max_connections.span, db.name.span);
+    let note = db.max_connections.default_note();
     let parts: Vec<String> = shares
         .iter()
         .map(|s| format!("{} {}×{}", s.service.name.value, s.replicas, s.pool))

@@ -1,6 +1,6 @@
 //! A310: an access pattern (`queries`) that no index supports.
-//! Also home of the parser of access patterns, which A305 shares.
 
+use super::common::{parse_access_pattern, AccessPattern};
 use crate::check::Context;
 use crate::diagnostic::Diagnostic;
 use crate::model::{Database, IndexKind, IndexPart, Spanned, Table};
@@ -44,80 +44,6 @@ crate::declare_rule! {
     /// }
     /// ```
     A310, Warning, "access pattern without a supporting index", run
-}
-
-/// An access pattern, as written in `queries`.
-#[derive(Debug, Clone, PartialEq)]
-pub(super) enum Pattern {
-    /// `by a, b [order c]`: equality on the columns, optionally sorted.
-    By {
-        columns: Vec<String>,
-        order: Option<String>,
-    },
-    /// `range x`: an interval of `x`.
-    Range(String),
-    /// `search x`: full-text or fuzzy search in `x`.
-    Search(String),
-}
-
-fn column(word: &str) -> Option<String> {
-    let mut chars = word.chars();
-    let ok = chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-    ok.then(|| word.replace('-', "_"))
-}
-
-/// Reads `"by a, b order c"`, `"range x"` or `"search x"`; None for anything else.
-pub(super) fn parse(text: &str) -> Option<Pattern> {
-    let words: Vec<&str> = text
-        .split(|c: char| c.is_whitespace() || c == ',')
-        .filter(|w| !w.is_empty())
-        .collect();
-    let (first, rest) = words.split_first()?;
-    match (first.to_ascii_lowercase().as_str(), rest) {
-        ("range", [x]) => column(x).map(Pattern::Range),
-        ("search", [x]) => column(x).map(Pattern::Search),
-        ("by", _) => {
-            let split = rest
-                .iter()
-                .position(|w| w.eq_ignore_ascii_case("order"))
-                .unwrap_or(rest.len());
-            let (cols, tail) = rest.split_at(split);
-            let mut columns = Vec::new();
-            for w in cols.iter().filter(|w| !w.eq_ignore_ascii_case("and")) {
-                let c = column(w)?;
-                if !columns.contains(&c) {
-                    columns.push(c);
-                }
-            }
-            if columns.is_empty() {
-                return None;
-            }
-            let order = match tail {
-                [] => None,
-                [_order, rest @ ..] => {
-                    let rest = match rest {
-                        [by, more @ ..] if by.eq_ignore_ascii_case("by") => more,
-                        _ => rest,
-                    };
-                    match rest {
-                        [c] => Some(column(c)?),
-                        [c, dir]
-                            if dir.eq_ignore_ascii_case("asc")
-                                || dir.eq_ignore_ascii_case("desc") =>
-                        {
-                            Some(column(c)?)
-                        }
-                        _ => return None,
-                    }
-                }
-            };
-            Some(Pattern::By { columns, order })
-        }
-        _ => None,
-    }
 }
 
 /// An index reduced to what matters here; the primary key is a btree index.
@@ -175,9 +101,9 @@ impl Shape<'_> {
 }
 
 /// True when some index of the table supports the pattern.
-pub(super) fn supported(t: &Table, pattern: &Pattern) -> bool {
+fn supported(t: &Table, pattern: &AccessPattern) -> bool {
     shapes(t).iter().any(|s| match pattern {
-        Pattern::By { columns, order } => {
+        AccessPattern::By { columns, order } => {
             let cols = s.columns();
             let kind_ok = s.kind == IndexKind::Btree
                 || (s.kind == IndexKind::Hash && columns.len() == 1 && order.is_none());
@@ -188,11 +114,13 @@ pub(super) fn supported(t: &Table, pattern: &Pattern) -> bool {
                     .take(columns.len())
                     .all(|c| columns.iter().any(|q| q == c))
         }
-        Pattern::Range(x) => {
+        AccessPattern::Range(x) => {
             matches!(s.kind, IndexKind::Btree | IndexKind::Brin)
                 && s.columns().first() == Some(&x.as_str())
         }
-        Pattern::Search(x) => matches!(s.kind, IndexKind::Gin | IndexKind::Gist) && s.mentions(x),
+        AccessPattern::Search(x) => {
+            matches!(s.kind, IndexKind::Gin | IndexKind::Gist) && s.mentions(x)
+        }
     })
 }
 
@@ -201,7 +129,9 @@ fn run(ctx: &Context) -> Vec<Diagnostic> {
     for db in &ctx.program.databases {
         for t in &db.tables {
             for q in &t.queries {
-                let Some(p) = parse(&q.value) else { continue };
+                let Some(p) = parse_access_pattern(&q.value) else {
+                    continue;
+                };
                 if !supported(t, &p) {
                     out.push(report(db, t, q, &p));
                 }
@@ -211,17 +141,17 @@ fn run(ctx: &Context) -> Vec<Diagnostic> {
     out
 }
 
-fn suggestion(p: &Pattern, table: &str) -> String {
+fn suggestion(p: &AccessPattern, table: &str) -> String {
     match p {
-        Pattern::By { columns, order } => {
+        AccessPattern::By { columns, order } => {
             let mut cols = columns.clone();
             cols.extend(order.iter().filter(|o| !columns.contains(o)).cloned());
             format!("add `index {{ on = [{}] }}` to table `{table}`", cols.join(", "))
         }
-        Pattern::Range(x) => {
+        AccessPattern::Range(x) => {
             format!("add `index {{ on = [{x}] }}` to table `{table}` (or `index {{ on = [{x}]  kind = brin }}` if `{x}` grows with insertion order)")
         }
-        Pattern::Search(x) => format!("add `index {{ on = [\"to_tsvector('simple', {x})\"]  kind = gin }}` to table `{table}`"),
+        AccessPattern::Search(x) => format!("add `index {{ on = [\"to_tsvector('simple', {x})\"]  kind = gin }}` to table `{table}`"),
     }
 }
 
@@ -235,7 +165,7 @@ fn count(n: f64) -> String {
     }
 }
 
-fn report(db: &Database, t: &Table, q: &Spanned<String>, p: &Pattern) -> Diagnostic {
+fn report(db: &Database, t: &Table, q: &Spanned<String>, p: &AccessPattern) -> Diagnostic {
     let rows = t
         .rows
         .as_ref()

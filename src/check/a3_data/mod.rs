@@ -12,6 +12,7 @@ mod a307_redundant_index;
 mod a308_snowflake_shards;
 mod a309_connection_budget;
 mod a310_unindexed_query;
+mod common;
 
 /// The rules of this family.
 pub const RULES: &[Rule] = &[

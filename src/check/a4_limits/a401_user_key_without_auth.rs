@@ -1,8 +1,9 @@
 //! A401: a per-user limit where requests can arrive without a user identity.
 
+use crate::check::common::{calls, endpoint_id, reached_endpoints};
 use crate::check::Context;
 use crate::diagnostic::Diagnostic;
-use crate::model::{path_covers, Gateway, HttpRoute, KeyWord, Program, Ref, Route, RouteAuth};
+use crate::model::{Gateway, KeyWord, Program, Ref, Route, RouteAuth};
 use crate::source::Span;
 use std::collections::HashMap;
 
@@ -81,7 +82,7 @@ fn endpoint_limits(p: &Program) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for s in &p.services {
         for e in &s.endpoints {
-            let id = format!("{}.{}", s.name.value, e.name.value);
+            let id = endpoint_id(s, e);
             let r = reach.get(&id).copied().unwrap_or_default();
             if r.with_auth && r.open.is_none() {
                 continue;
@@ -113,7 +114,7 @@ fn per_user(p: &Program, l: &Ref) -> bool {
 }
 
 fn auth_text(gw: &Gateway, route: &Route) -> String {
-    match (route.auth.value, route.auth.span == route.head) {
+    match (route.auth.value, route.auth.defaulted) {
         (RouteAuth::Optional, _) => "`auth = optional`: requests may be anonymous".into(),
         (_, true) => format!(
             "no auth: gateway `{}` declares no `auth` block",
@@ -169,18 +170,16 @@ fn reachability(p: &Program) -> HashMap<String, Reach> {
     let mut reach: HashMap<String, Reach> = HashMap::new();
     for gw in &p.gateways {
         for (i, route) in gw.routes.iter().enumerate() {
-            let Some(svc) = route.to.as_ref().and_then(|t| p.service(&t.name)) else {
-                continue;
-            };
             let earlier = gw.routes.get(..i).unwrap_or_default();
-            for e in &svc.endpoints {
-                let Some(http) = &e.http else { continue };
-                if !overlaps(&route.http, http) || earlier.iter().any(|r| r.http.covers(http)) {
+            for (svc, e) in reached_endpoints(p, route) {
+                // Requests an earlier route matches never get here through this one.
+                if e.http
+                    .as_ref()
+                    .is_some_and(|h| earlier.iter().any(|r| r.http.covers(h)))
+                {
                     continue;
                 }
-                let entry = reach
-                    .entry(format!("{}.{}", svc.name.value, e.name.value))
-                    .or_default();
+                let entry = reach.entry(endpoint_id(svc, e)).or_default();
                 if route.auth.value.requires_identity() {
                     entry.with_auth = true;
                 } else if entry.open.is_none() {
@@ -208,13 +207,10 @@ fn propagate(p: &Program, reach: &mut HashMap<String, Reach>) {
         changed = false;
         for s in &p.services {
             for e in &s.endpoints {
-                let Some(from) = reach
-                    .get(&format!("{}.{}", s.name.value, e.name.value))
-                    .copied()
-                else {
+                let Some(from) = reach.get(&endpoint_id(s, e)).copied() else {
                     continue;
                 };
-                for c in e.calls.iter().chain(&s.calls) {
+                for c in calls(s, e) {
                     let to = reach.entry(c.dotted()).or_default();
                     if from.with_auth && !to.with_auth {
                         to.with_auth = true;
@@ -233,10 +229,4 @@ fn propagate(p: &Program, reach: &mut HashMap<String, Reach>) {
             }
         }
     }
-}
-
-/// True when some request matches both patterns.
-fn overlaps(a: &HttpRoute, b: &HttpRoute) -> bool {
-    let method = a.method.is_none() || b.method.is_none() || a.method == b.method;
-    method && (path_covers(&a.path, &b.path) || path_covers(&b.path, &a.path))
 }

@@ -2,7 +2,7 @@
 
 use crate::check::Context;
 use crate::diagnostic::Diagnostic;
-use crate::model::{Limit, Name, Program, Rate, Ref, Replicas, Scope, Spanned};
+use crate::model::{Limit, Program, Rate, Ref, Replicas, Scope, Spanned};
 use crate::source::Span;
 
 crate::declare_rule! {
@@ -42,7 +42,6 @@ struct Use<'a> {
     at: Span,
     /// `gateway `edge`` or `service `shop``: whose instances count.
     runner: String,
-    owner: &'a Name,
     replicas: &'a Spanned<Replicas>,
 }
 
@@ -74,7 +73,6 @@ fn attachments(p: &Program) -> Vec<(&Ref, Use<'_>)> {
         let at = |l: &Ref| Use {
             at: l.span,
             runner: runner.clone(),
-            owner: &gw.name,
             replicas: &gw.replicas,
         };
         out.extend(
@@ -93,7 +91,6 @@ fn attachments(p: &Program) -> Vec<(&Ref, Use<'_>)> {
                     Use {
                         at: l.span,
                         runner: runner.clone(),
-                        owner: &s.name,
                         replicas: &s.replicas,
                     },
                 )
@@ -109,8 +106,11 @@ fn diagnostic(limit: &Limit, scope: &Spanned<Scope>, worst: &Use, all: &[&Use]) 
     let effective = match &limit.rate {
         Some(r) => format!(
             ": the effective limit is up to {n} × {} = {}",
-            rate(&r.value, 1.0),
-            rate(&r.value, n as f64)
+            r.value,
+            Rate {
+                amount: r.value.amount * f64::from(n),
+                ..r.value
+            }
         ),
         None => format!(": the effective limit is up to {n} times the rate"),
     };
@@ -132,38 +132,9 @@ fn diagnostic(limit: &Limit, scope: &Spanned<Scope>, worst: &Use, all: &[&Use]) 
 /// `3 replicas`, `up to 8 replicas`, `2 replicas (the default)`.
 fn replicas_text(u: &Use) -> String {
     let r = u.replicas.value;
-    // A default is located at the block head, which contains the component's name.
-    let default =
-        u.replicas.span.start <= u.owner.span.start && u.owner.span.end <= u.replicas.span.end;
-    match (r.is_autoscaled(), default) {
-        (true, _) => format!("up to {} replicas", r.max),
-        (false, true) => format!("{} replicas (the default)", r.max),
-        (false, false) => format!("{} replicas", r.max),
+    if r.is_autoscaled() {
+        format!("up to {} replicas", r.max)
+    } else {
+        format!("{} replicas{}", r.max, u.replicas.default_note())
     }
-}
-
-/// `100/min` scaled by `k`, in the rate's own window when it is a common one.
-fn rate(r: &Rate, k: f64) -> String {
-    match window_unit(r.window_s) {
-        Some(unit) => format!("{}/{unit}", num(r.amount * k)),
-        None => format!("{}/s", num(r.per_second() * k)),
-    }
-}
-
-/// `min` for a 60 s window.
-fn window_unit(window_s: f64) -> Option<&'static str> {
-    let units = [
-        (1.0, "s"),
-        (60.0, "min"),
-        (3_600.0, "h"),
-        (86_400.0, "day"),
-        (604_800.0, "w"),
-    ];
-    units.iter().find(|(w, _)| *w == window_s).map(|(_, u)| *u)
-}
-
-/// At most two decimals, without trailing zeros.
-fn num(x: f64) -> String {
-    let s = format!("{x:.2}");
-    s.trim_end_matches('0').trim_end_matches('.').to_string()
 }

@@ -2,7 +2,7 @@
 
 use crate::check::Context;
 use crate::diagnostic::Diagnostic;
-use crate::model::{Gateway, KeyWord, Limit, LimitKey, Ref, Route};
+use crate::model::{figure, Gateway, KeyWord, Limit, LimitKey, Ref, Route};
 
 crate::declare_rule! {
     /// ## What it does
@@ -102,32 +102,16 @@ fn key_text(k: &LimitKey) -> String {
     }
 }
 
-/// `100/min (1.67/s)`.
+/// `100/min (1.667/s)`.
 fn rate_text(l: &Limit) -> String {
     let Some(r) = &l.rate else {
         return "an unknown rate".into();
     };
-    let per_second = num(r.per_second());
-    match window_unit(r.value.window_s) {
-        Some("s") | None => format!("{per_second}/s"),
-        Some(unit) => format!("{}/{unit} ({per_second}/s)", num(r.value.amount)),
+    let per_second = format!("{}/s", figure(r.per_second()));
+    let written = r.value.to_string();
+    if written == per_second {
+        per_second
+    } else {
+        format!("{written} ({per_second})")
     }
-}
-
-/// `min` for a 60 s window.
-fn window_unit(window_s: f64) -> Option<&'static str> {
-    let units = [
-        (1.0, "s"),
-        (60.0, "min"),
-        (3_600.0, "h"),
-        (86_400.0, "day"),
-        (604_800.0, "w"),
-    ];
-    units.iter().find(|(w, _)| *w == window_s).map(|(_, u)| *u)
-}
-
-/// At most two decimals, without trailing zeros.
-fn num(x: f64) -> String {
-    let s = format!("{x:.2}");
-    s.trim_end_matches('0').trim_end_matches('.').to_string()
 }

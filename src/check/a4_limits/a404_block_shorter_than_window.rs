@@ -2,7 +2,7 @@
 
 use crate::check::Context;
 use crate::diagnostic::Diagnostic;
-use crate::model::Limit;
+use crate::model::{Limit, Millis};
 
 crate::declare_rule! {
     /// ## What it does
@@ -34,12 +34,10 @@ fn run(ctx: &Context) -> Vec<Diagnostic> {
 
 fn check_limit(limit: &Limit) -> Option<Diagnostic> {
     let rate = limit.rate.as_ref()?;
-    let window = limit.window_ms()?;
-    let block = limit.block.value.0;
-    if block <= 0.0 || block >= window {
+    let (b, w) = (limit.block.value, Millis(limit.window_ms()?));
+    if b.0 <= 0.0 || b >= w {
         return None;
     }
-    let (b, w) = (dur(block), dur(window));
     Some(
         Diagnostic::warning(
             "A404",
@@ -50,19 +48,4 @@ fn check_limit(limit: &Limit) -> Option<Diagnostic> {
         .with_label(rate.span, format!("counted over {w}"))
         .with_help(format!("set `block` to at least {w} (the window), or remove it")),
     )
-}
-
-/// `300000` → `5m`: the largest unit that divides the duration exactly.
-fn dur(ms: f64) -> String {
-    for (unit, size) in [
-        ("d", 86_400_000.0),
-        ("h", 3_600_000.0),
-        ("m", 60_000.0),
-        ("s", 1_000.0),
-    ] {
-        if ms >= size && (ms / size).fract() == 0.0 {
-            return format!("{}{unit}", ms / size);
-        }
-    }
-    format!("{ms}ms")
 }

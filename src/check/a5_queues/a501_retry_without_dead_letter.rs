@@ -1,10 +1,8 @@
 //! A501: a queue that retries but has no dead-letter queue drops messages after the last try.
-//! Also home of the small helpers the other A5 rules share.
 
 use crate::check::Context;
 use crate::diagnostic::Diagnostic;
 use crate::model::Queue;
-use crate::source::Span;
 
 crate::declare_rule! {
     /// ## What it does
@@ -39,11 +37,7 @@ fn check(q: &Queue) -> Option<Diagnostic> {
     if attempts == 0 || q.dead_letter.is_some() {
         return None;
     }
-    let note = if retry.attempts.span == retry.span {
-        " (the default)"
-    } else {
-        ""
-    };
+    let note = retry.attempts.default_note();
     Some(
         Diagnostic::warning(
             "A501",
@@ -54,19 +48,4 @@ fn check(q: &Queue) -> Option<Diagnostic> {
         .with_label(q.name.span, format!("`{}` has no `dead_letter`", q.name.value))
         .with_help(format!("add `dead_letter = {}_dlq` and declare `queue {}_dlq {{ }}`", q.name.value, q.name.value)),
     )
-}
-
-/// True when `value` is a default: defaults carry the span of their block's head, which ends
-/// where the block's label (`name`) ends.
-pub(super) fn is_default(value: Span, name: Span) -> bool {
-    value.file == name.file && value.end == name.end && value.start <= name.start
-}
-
-/// ` (the default)` after a figure that came from a default, or nothing.
-pub(super) fn default_note(value: Span, name: Span) -> &'static str {
-    if is_default(value, name) {
-        " (the default)"
-    } else {
-        ""
-    }
 }

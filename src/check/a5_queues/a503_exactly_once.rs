@@ -1,6 +1,5 @@
 //! A503: `delivery = exactly_once` on an engine that cannot provide it.
 
-use super::a501_retry_without_dead_letter::default_note;
 use crate::check::Context;
 use crate::diagnostic::Diagnostic;
 use crate::model::{Delivery, Queue, QueueEngine};
@@ -38,7 +37,7 @@ fn check(q: &Queue) -> Option<Diagnostic> {
         return None;
     }
     let engine = q.engine.value;
-    let note = default_note(q.engine.span, q.name.span);
+    let note = q.engine.default_note();
     Some(
         Diagnostic::error("A503", q.delivery.span, format!("`{}` asks for exactly-once delivery, but {engine}{note} delivers at least once", q.name.value))
             .with_primary_label("not available on this engine")

@@ -1,6 +1,6 @@
 //! A504: a consumer group with more consumers than the topic has partitions.
 
-use super::a501_retry_without_dead_letter::default_note;
+use super::common::consumer_groups;
 use crate::check::Context;
 use crate::diagnostic::Diagnostic;
 use crate::model::{Consumer, Queue, QueueEngine, Service};
@@ -38,23 +38,11 @@ crate::declare_rule! {
 }
 
 fn run(ctx: &Context) -> Vec<Diagnostic> {
-    let mut out = Vec::new();
-    for q in ctx
-        .program
-        .queues
+    consumer_groups(ctx.program)
         .iter()
-        .filter(|q| q.engine.value == QueueEngine::Kafka)
-    {
-        for s in &ctx.program.services {
-            let group: Vec<&Consumer> = s
-                .consumers
-                .iter()
-                .filter(|c| c.from.as_ref().is_some_and(|f| f.name == q.name.value))
-                .collect();
-            out.extend(check(q, s, &group));
-        }
-    }
-    out
+        .filter(|g| g.queue.engine.value == QueueEngine::Kafka)
+        .filter_map(|g| check(g.queue, g.service, &g.consumers))
+        .collect()
 }
 
 fn check(q: &Queue, s: &Service, group: &[&Consumer]) -> Option<Diagnostic> {
@@ -64,7 +52,7 @@ fn check(q: &Queue, s: &Service, group: &[&Consumer]) -> Option<Diagnostic> {
     if consumers <= partitions {
         return None;
     }
-    let pnote = default_note(q.partitions.span, q.name.span);
+    let pnote = q.partitions.default_note();
     let mut d = Diagnostic::warning(
         "A504",
         first.concurrency.span,

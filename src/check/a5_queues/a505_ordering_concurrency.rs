@@ -1,6 +1,6 @@
 //! A505: ordering by `key` on an engine without partitions, consumed in parallel.
 
-use super::a501_retry_without_dead_letter::default_note;
+use super::common::consumer_groups;
 use crate::check::Context;
 use crate::diagnostic::Diagnostic;
 use crate::model::{Consumer, Queue, QueueEngine, Service};
@@ -36,24 +36,15 @@ crate::declare_rule! {
 }
 
 fn run(ctx: &Context) -> Vec<Diagnostic> {
-    let mut out = Vec::new();
-    for q in ctx
-        .program
-        .queues
+    consumer_groups(ctx.program)
         .iter()
-        .filter(|q| q.engine.value != QueueEngine::Kafka)
-    {
-        for s in &ctx.program.services {
-            for c in s
-                .consumers
+        .filter(|g| g.queue.engine.value != QueueEngine::Kafka)
+        .flat_map(|g| {
+            g.consumers
                 .iter()
-                .filter(|c| c.from.as_ref().is_some_and(|f| f.name == q.name.value))
-            {
-                out.extend(check(q, s, c));
-            }
-        }
-    }
-    out
+                .filter_map(|c| check(g.queue, g.service, c))
+        })
+        .collect()
 }
 
 fn check(q: &Queue, s: &Service, c: &Consumer) -> Option<Diagnostic> {
@@ -63,7 +54,7 @@ fn check(q: &Queue, s: &Service, c: &Consumer) -> Option<Diagnostic> {
         return None;
     }
     let engine = q.engine.value;
-    let enote = default_note(q.engine.span, q.name.span);
+    let enote = q.engine.default_note();
     Some(
         Diagnostic::warning(
             "A505",

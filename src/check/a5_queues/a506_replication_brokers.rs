@@ -1,6 +1,6 @@
 //! A506: a replication factor larger than the number of brokers.
 
-use super::a501_retry_without_dead_letter::default_note;
+use crate::check::common::plural;
 use crate::check::Context;
 use crate::diagnostic::Diagnostic;
 use crate::model::Queue;
@@ -37,16 +37,16 @@ fn check(q: &Queue) -> Option<Diagnostic> {
     if replication <= brokers {
         return None;
     }
-    let rnote = default_note(q.replication.span, q.name.span);
-    let bnote = default_note(q.brokers.span, q.name.span);
+    let rnote = q.replication.default_note();
+    let bnote = q.brokers.default_note();
     Some(
         Diagnostic::error(
             "A506",
             q.replication.span,
             format!(
-                "`{}` keeps {replication} replicas{rnote} of each partition, but has only {brokers} broker{}{bnote}",
+                "`{}` keeps {replication} replicas{rnote} of each partition, but has only {brokers} {}{bnote}",
                 q.name.value,
-                if brokers == 1 { "" } else { "s" }
+                plural(brokers.into(), "broker", "brokers")
             ),
         )
         .with_primary_label(format!("replication = {replication}{rnote}"))

@@ -114,7 +114,7 @@ const FIELDS: [Field; 5] = [
 
 /// What is wrong with an expression, and in which field.
 #[derive(Debug, Clone, PartialEq)]
-pub(super) struct CronError {
+struct CronError {
     /// The field at fault (`minute` … `day-of-week`), or None for the whole expression.
     pub field: Option<&'static str>,
     pub message: String,
@@ -158,7 +158,7 @@ fn shortcut(text: &str) -> Option<&'static str> {
 }
 
 /// Checks a 5-field cron expression.
-pub(super) fn validate(text: &str) -> Result<(), CronError> {
+fn validate(text: &str) -> Result<(), CronError> {
     let trimmed = text.trim();
     if trimmed.starts_with('@') {
         return Err(CronError::whole(match shortcut(trimmed) {

@@ -1,6 +1,8 @@
 //! A508: a queue that nothing consumes, or that nothing produces.
 
+use crate::check::common::endpoint_id;
 use crate::check::Context;
+use std::collections::HashMap;
 use crate::diagnostic::Diagnostic;
 use crate::model::{Program, Queue};
 use crate::source::Span;
@@ -48,73 +50,67 @@ struct Uses {
     dead_letter_of: bool,
 }
 
-fn uses(p: &Program, q: &str) -> Uses {
-    let mut u = Uses {
-        producers: Vec::new(),
-        consumers: Vec::new(),
-        dead_letter_of: false,
-    };
+/// Producers and consumers of every queue, in one pass over the program.
+fn all_uses(p: &Program) -> HashMap<&str, Uses> {
+    let mut map: HashMap<&str, Uses> = HashMap::new();
     for s in &p.services {
         for e in &s.endpoints {
-            for r in e.publishes.iter().filter(|r| r.name == q) {
-                u.producers.push((
-                    r.span,
-                    format!("published by `{}.{}`", s.name.value, e.name.value),
-                ));
+            for r in &e.publishes {
+                entry(&mut map, &r.name).producers.push((r.span, format!("published by `{}`", endpoint_id(s, e))));
             }
         }
         for c in &s.consumers {
-            if let Some(r) = c.from.as_ref().filter(|r| r.name == q) {
-                u.consumers.push((
-                    r.span,
-                    format!("consumed by `{}.{}`", s.name.value, c.name.value),
-                ));
+            if let Some(r) = &c.from {
+                entry(&mut map, &r.name)
+                    .consumers
+                    .push((r.span, format!("consumed by `{}.{}`", s.name.value, c.name.value)));
             }
         }
     }
     for j in &p.jobs {
-        if let Some(r) = j.publishes.as_ref().filter(|r| r.name == q) {
-            u.producers
-                .push((r.span, format!("published by job `{}`", j.name.value)));
+        if let Some(r) = &j.publishes {
+            entry(&mut map, &r.name).producers.push((r.span, format!("published by job `{}`", j.name.value)));
         }
     }
-    for other in p.queues.iter().filter(|o| o.name.value != q) {
-        if let Some(r) = other.dead_letter.as_ref().filter(|r| r.name == q) {
-            u.producers
-                .push((r.span, format!("dead letters of `{}`", other.name.value)));
+    for other in &p.queues {
+        if let Some(r) = other.dead_letter.as_ref().filter(|r| r.name != other.name.value) {
+            let u = entry(&mut map, &r.name);
+            u.producers.push((r.span, format!("dead letters of `{}`", other.name.value)));
             u.dead_letter_of = true;
         }
     }
     for c in &p.caches {
-        if let Some(r) = c
-            .write_behind
-            .as_ref()
-            .and_then(|w| w.buffer.as_ref())
-            .filter(|r| r.name == q)
-        {
-            u.producers
-                .push((r.span, format!("write-behind buffer of `{}`", c.name.value)));
-            u.consumers
-                .push((r.span, format!("drained by `{}`", c.name.value)));
+        if let Some(r) = c.write_behind.as_ref().and_then(|w| w.buffer.as_ref()) {
+            let u = entry(&mut map, &r.name);
+            u.producers.push((r.span, format!("write-behind buffer of `{}`", c.name.value)));
+            u.consumers.push((r.span, format!("drained by `{}`", c.name.value)));
         }
-        for r in c
-            .invalidate
-            .iter()
-            .flat_map(|i| &i.on)
-            .filter(|r| r.name == q)
-        {
-            u.consumers
-                .push((r.span, format!("invalidates `{}`", c.name.value)));
+        for r in c.invalidate.iter().flat_map(|i| &i.on) {
+            entry(&mut map, &r.name).consumers.push((r.span, format!("invalidates `{}`", c.name.value)));
         }
     }
-    u
+    map
+}
+
+fn entry<'p, 'm>(map: &'m mut HashMap<&'p str, Uses>, name: &'p str) -> &'m mut Uses {
+    map.entry(name).or_insert_with(|| Uses {
+        producers: Vec::new(),
+        consumers: Vec::new(),
+        dead_letter_of: false,
+    })
 }
 
 fn run(ctx: &Context) -> Vec<Diagnostic> {
+    let uses = all_uses(ctx.program);
+    let none = Uses {
+        producers: Vec::new(),
+        consumers: Vec::new(),
+        dead_letter_of: false,
+    };
     ctx.program
         .queues
         .iter()
-        .filter_map(|q| check(q, &uses(ctx.program, &q.name.value)))
+        .filter_map(|q| check(q, uses.get(q.name.value.as_str()).unwrap_or(&none)))
         .collect()
 }
 

@@ -1,8 +1,9 @@
 //! A509: an exponential backoff whose `max` is below its base.
 
+use crate::check::common::endpoint_id;
 use crate::check::Context;
 use crate::diagnostic::Diagnostic;
-use crate::model::{Backoff, Retry};
+use crate::model::{Backoff, Millis, Retry};
 use crate::source::Span;
 
 crate::declare_rule! {
@@ -44,7 +45,7 @@ fn run(ctx: &Context) -> Vec<Diagnostic> {
         places.extend(s.endpoints.iter().filter_map(|e| {
             Some((
                 e.retry.as_ref()?,
-                format!("endpoint `{}.{}`", s.name.value, e.name.value),
+                format!("endpoint `{}`", endpoint_id(s, e)),
                 e.name.span,
             ))
         }));
@@ -64,14 +65,6 @@ fn run(ctx: &Context) -> Vec<Diagnostic> {
         .collect()
 }
 
-fn ms(v: f64) -> String {
-    if v >= 1000.0 && v % 1000.0 == 0.0 {
-        format!("{}s", v / 1000.0)
-    } else {
-        format!("{v}ms")
-    }
-}
-
 fn check(retry: &Retry, what: &str, owner: Span) -> Option<Diagnostic> {
     let backoff = retry.backoff.as_ref()?;
     let Backoff::Exponential {
@@ -84,7 +77,7 @@ fn check(retry: &Retry, what: &str, owner: Span) -> Option<Diagnostic> {
     if max_ms >= base_ms {
         return None;
     }
-    let (base, max) = (ms(base_ms), ms(max_ms));
+    let (base, max) = (Millis(base_ms), Millis(max_ms));
     Some(
         Diagnostic::error(
             "A509",

@@ -1,6 +1,5 @@
 //! A510: a queue feature that its engine does not have.
 
-use super::a501_retry_without_dead_letter::default_note;
 use crate::check::Context;
 use crate::diagnostic::Diagnostic;
 use crate::model::{Queue, QueueEngine};
@@ -57,7 +56,7 @@ fn run(ctx: &Context) -> Vec<Diagnostic> {
 
 fn report(q: &Queue, span: Span, attr: &str, feature: &str, help: &str) -> Diagnostic {
     let engine = q.engine.value;
-    let note = default_note(q.engine.span, q.name.span);
+    let note = q.engine.default_note();
     Diagnostic::error(
         "A510",
         span,

@@ -12,6 +12,7 @@ mod a507_cron;
 mod a508_orphan_queue;
 mod a509_backoff_max;
 mod a510_engine_features;
+mod common;
 
 /// The rules of this family.
 pub const RULES: &[Rule] = &[

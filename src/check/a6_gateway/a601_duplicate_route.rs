@@ -1,8 +1,8 @@
 //! A601: two routes with the same method and path pattern in one gateway.
 
+use crate::check::common::{earlier_routes, same_pattern};
 use crate::check::Context;
 use crate::diagnostic::Diagnostic;
-use crate::model::{Gateway, HttpRoute, Route};
 
 crate::declare_rule! {
     /// ## What it does
@@ -35,25 +35,9 @@ crate::declare_rule! {
 }
 
 fn run(ctx: &Context) -> Vec<Diagnostic> {
-    ctx.program
-        .gateways
-        .iter()
-        .flat_map(check_gateway)
-        .collect()
-}
-
-fn check_gateway(g: &Gateway) -> Vec<Diagnostic> {
-    let routes: Vec<&Route> = g.routes.iter().filter(|r| well_formed(r)).collect();
-    let mut out = Vec::new();
-    for (i, later) in routes.iter().enumerate() {
-        let Some(first) = routes
-            .iter()
-            .take(i)
-            .find(|e| same_pattern(&e.http, &later.http))
-        else {
-            continue;
-        };
-        out.push(
+    earlier_routes(ctx.program, |e, later| same_pattern(&e.http, &later.http))
+        .into_iter()
+        .map(|(g, first, later)| {
             Diagnostic::error(
                 "A601",
                 later.pattern.span,
@@ -71,26 +55,7 @@ fn check_gateway(g: &Gateway) -> Vec<Diagnostic> {
                     first.pattern.value
                 ),
             )
-            .with_help("remove one of the two routes, or merge their settings into the first"),
-        );
-    }
-    out
-}
-
-/// A route with a pattern that starts with `/` (a missing or malformed one is reported by
-/// A007 / A005).
-fn well_formed(r: &Route) -> bool {
-    r.pattern.span != r.head && r.http.path.starts_with('/')
-}
-
-/// Same method and the same pattern up to parameter names.
-fn same_pattern(a: &HttpRoute, b: &HttpRoute) -> bool {
-    a.method == b.method && shape(&a.path) == shape(&b.path)
-}
-
-fn shape(path: &str) -> Vec<&str> {
-    path.trim_matches('/')
-        .split('/')
-        .map(|s| if s.starts_with(':') { ":" } else { s })
+            .with_help("remove one of the two routes, or merge their settings into the first")
+        })
         .collect()
 }

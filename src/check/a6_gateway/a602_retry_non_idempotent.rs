@@ -1,6 +1,6 @@
 //! A602: retries on a non-idempotent operation.
 
-use super::a607_route_without_endpoint::reached_endpoints;
+use crate::check::common::{calls, endpoint_id, reached_endpoints};
 use crate::check::Context;
 use crate::diagnostic::Diagnostic;
 use crate::model::{Endpoint, Gateway, Program, Retry, RetryCondition, RetryOn, Route, Service};
@@ -85,10 +85,7 @@ fn route_retry(p: &Program, g: &Gateway, r: &Route) -> Option<Diagnostic> {
             "a {} request",
             r.http.method.map(|m| m.to_string()).unwrap_or_default()
         ),
-        [(s, e)] => format!(
-            "`{}.{}`, which is not idempotent",
-            s.name.value, e.name.value
-        ),
+        [(s, e)] => format!("`{}`, which is not idempotent", endpoint_id(s, e)),
         more => format!("{} non-idempotent endpoints", more.len()),
     };
     let mut d = Diagnostic::warning(
@@ -117,21 +114,20 @@ fn route_retry(p: &Program, g: &Gateway, r: &Route) -> Option<Diagnostic> {
 fn call_retry(p: &Program, s: &Service, e: &Endpoint) -> Option<Diagnostic> {
     let retry = retries(e.retry.as_ref())?;
     let mut targets: Vec<(&Service, &Endpoint)> = Vec::new();
-    for (ts, te) in e.calls.iter().chain(&s.calls).filter_map(|c| p.endpoint(c)) {
+    for (ts, te) in calls(s, e).filter_map(|c| p.endpoint(c)) {
         if !te.idempotent.value && !targets.iter().any(|(_, t)| std::ptr::eq(*t, te)) {
             targets.push((ts, te));
         }
     }
     let ((first_s, first_e), _) = targets.split_first()?;
-    let caller = format!("{}.{}", s.name.value, e.name.value);
+    let caller = endpoint_id(s, e);
     let mut d = Diagnostic::warning(
         "A602",
         retry.attempts.span,
         format!(
-            "`{caller}` retries its calls {}, but it calls `{}.{}`, which is not idempotent{}",
+            "`{caller}` retries its calls {}, but it calls `{}`, which is not idempotent{}",
             times(retry.attempts.value),
-            first_s.name.value,
-            first_e.name.value,
+            endpoint_id(first_s, first_e),
             if targets.len() > 1 {
                 format!(" (and {} more)", targets.len() - 1)
             } else {
@@ -159,19 +155,15 @@ fn times(n: u32) -> String {
 /// Where the endpoint's idempotency is stated: the attribute, or its route for a default.
 fn idempotent_span(e: &Endpoint) -> Span {
     match &e.route {
-        Some(r) if is_default(e) => r.span,
+        Some(r) if e.idempotent.defaulted => r.span,
         _ => e.idempotent.span,
     }
 }
 
-fn is_default(e: &Endpoint) -> bool {
-    e.idempotent.span.start <= e.name.span.start && e.name.span.end <= e.idempotent.span.end
-}
-
 fn not_idempotent(s: &Service, e: &Endpoint) -> String {
-    let name = format!("{}.{}", s.name.value, e.name.value);
+    let name = endpoint_id(s, e);
     match e.http.as_ref().and_then(|h| h.method) {
-        Some(m) if is_default(e) => format!("`{name}` is {m}, not idempotent by default"),
+        Some(m) if e.idempotent.defaulted => format!("`{name}` is {m}, not idempotent by default"),
         _ => format!("`{name}` declares `idempotent = false`"),
     }
 }

@@ -1,10 +1,9 @@
 //! A603: a caller's timeout shorter than the callee's timeout times the attempts.
 
-use super::a607_route_without_endpoint::reached_endpoints;
+use crate::check::common::{calls, endpoint_id, reached_endpoints};
 use crate::check::Context;
 use crate::diagnostic::Diagnostic;
 use crate::model::{Endpoint, Millis, Retry, Service, Spanned};
-use crate::source::Span;
 
 crate::declare_rule! {
     /// ## What it does
@@ -47,12 +46,10 @@ crate::declare_rule! {
     A603, Warning, "caller timeout shorter than the callee's timeout × attempts", run
 }
 
-/// One side of a call: its name, its timeout, and whether that timeout is a default.
-struct Side {
+/// One side of a call: its name and its timeout (which may be a default).
+struct Side<'a> {
     name: String,
-    timeout: Millis,
-    span: Span,
-    default: bool,
+    timeout: &'a Spanned<Millis>,
 }
 
 fn run(ctx: &Context) -> Vec<Diagnostic> {
@@ -65,9 +62,7 @@ fn run(ctx: &Context) -> Vec<Diagnostic> {
                     "route \"{}\" of gateway `{}`",
                     r.pattern.value, g.name.value
                 ),
-                timeout: r.timeout.value,
-                span: r.timeout.span,
-                default: r.timeout.span == r.head,
+                timeout: &r.timeout,
             };
             let callees: Vec<Side> = reached_endpoints(p, r)
                 .into_iter()
@@ -79,7 +74,7 @@ fn run(ctx: &Context) -> Vec<Diagnostic> {
     for s in &p.services {
         for e in &s.endpoints {
             let mut callees: Vec<Side> = Vec::new();
-            for (cs, ce) in e.calls.iter().chain(&s.calls).filter_map(|c| p.endpoint(c)) {
+            for (cs, ce) in calls(s, e).filter_map(|c| p.endpoint(c)) {
                 let side = endpoint_side(cs, ce);
                 // A call to itself is a cycle (A604), not a budget question.
                 let own = std::ptr::eq(ce, e);
@@ -93,17 +88,11 @@ fn run(ctx: &Context) -> Vec<Diagnostic> {
     out
 }
 
-fn endpoint_side(s: &Service, e: &Endpoint) -> Side {
+fn endpoint_side<'a>(s: &Service, e: &'a Endpoint) -> Side<'a> {
     Side {
-        name: format!("`{}.{}`", s.name.value, e.name.value),
-        timeout: e.timeout.value,
-        span: e.timeout.span,
-        default: is_default(&e.timeout, e),
+        name: format!("`{}`", endpoint_id(s, e)),
+        timeout: &e.timeout,
     }
-}
-
-fn is_default(v: &Spanned<Millis>, e: &Endpoint) -> bool {
-    v.span.start <= e.name.span.start && e.name.span.end <= v.span.end
 }
 
 fn check(caller: &Side, retry: Option<&Retry>, callees: &[Side]) -> Option<Diagnostic> {
@@ -111,28 +100,25 @@ fn check(caller: &Side, retry: Option<&Retry>, callees: &[Side]) -> Option<Diagn
     let tries = f64::from(attempts) + 1.0;
     let mut late: Vec<&Side> = callees
         .iter()
-        .filter(|c| caller.timeout.0 < c.timeout.0 * tries)
+        .filter(|c| caller.timeout.value.0 < c.timeout.value.0 * tries)
         .collect();
-    late.sort_by(|a, b| b.timeout.0.total_cmp(&a.timeout.0));
+    late.sort_by(|a, b| b.timeout.value.0.total_cmp(&a.timeout.value.0));
     let worst = late.first()?;
+    let total = Millis(worst.timeout.value.0 * tries);
     let budget = if attempts > 0 {
-        format!(
-            "{} tries × {} = {}",
-            attempts + 1,
-            duration(worst.timeout),
-            duration(Millis(worst.timeout.0 * tries))
-        )
+        format!("{} tries × {} = {total}", attempts + 1, worst.timeout.value)
     } else {
-        duration(worst.timeout)
+        worst.timeout.value.to_string()
     };
+    let default = caller.timeout.defaulted;
     let mut d = Diagnostic::warning(
         "A603",
-        caller.span,
+        caller.timeout.span,
         format!(
             "{} gives up after {}{}, but {} may take {budget}",
             caller.name,
-            duration(caller.timeout),
-            if caller.default {
+            caller.timeout.value,
+            if default {
                 " (the default timeout)"
             } else {
                 ""
@@ -142,14 +128,18 @@ fn check(caller: &Side, retry: Option<&Retry>, callees: &[Side]) -> Option<Diagn
     )
     .with_primary_label(format!(
         "{}timeout {}",
-        if caller.default { "default " } else { "" },
-        duration(caller.timeout)
+        if default { "default " } else { "" },
+        caller.timeout.value
     ));
     for c in &late {
-        let note = if c.default { " (the default)" } else { "" };
         d = d.with_label(
-            c.span,
-            format!("{} times out after {}{note}", c.name, duration(c.timeout)),
+            c.timeout.span,
+            format!(
+                "{} times out after {}{}",
+                c.name,
+                c.timeout.value,
+                c.timeout.default_note()
+            ),
         );
     }
     if let Some(r) = retry.filter(|_| attempts > 0) {
@@ -159,19 +149,6 @@ fn check(caller: &Side, retry: Option<&Retry>, callees: &[Side]) -> Option<Diagn
         );
     }
     Some(d.with_help(format!(
-        "raise the caller's `timeout` to at least {}, lower the callee's `timeout`, or retry less",
-        duration(Millis(worst.timeout.0 * tries))
+        "raise the caller's `timeout` to at least {total}, lower the callee's `timeout`, or retry less"
     )))
-}
-
-/// A duration as written in .arch (`250ms`, `1.5s`, `2m`).
-pub(super) fn duration(m: Millis) -> String {
-    let ms = m.0;
-    if ms >= 60_000.0 && ms % 60_000.0 == 0.0 {
-        format!("{}m", ms / 60_000.0)
-    } else if ms >= 1_000.0 {
-        format!("{}s", (ms / 10.0).round() / 100.0)
-    } else {
-        format!("{}ms", (ms * 1000.0).round() / 1000.0)
-    }
 }

@@ -1,5 +1,6 @@
 //! A604: a cycle of synchronous calls.
 
+use crate::check::common::calls;
 use crate::check::Context;
 use crate::diagnostic::Diagnostic;
 use crate::model::{Endpoint, Program, Service};
@@ -123,7 +124,7 @@ fn shortest_cycle(
 /// The call `from` → `to` as written: its span and a label.
 fn hop(p: &Program, from: &str, to: &str) -> Option<(Span, String)> {
     let (s, e) = lookup(p, from)?;
-    let call = e.calls.iter().chain(&s.calls).find(|c| c.dotted() == to)?;
+    let call = calls(s, e).find(|c| c.dotted() == to)?;
     Some((call.span, format!("`{from}` calls `{to}`")))
 }
 

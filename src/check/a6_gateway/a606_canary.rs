@@ -2,7 +2,7 @@
 
 use crate::check::Context;
 use crate::diagnostic::Diagnostic;
-use crate::model::{Canary, Gateway};
+use crate::model::{Canary, Gateway, Percent};
 
 crate::declare_rule! {
     /// ## What it does
@@ -58,7 +58,7 @@ fn weight(c: &Canary) -> Option<Diagnostic> {
         "that is a full cut-over, not a canary"
     };
     Some(
-        Diagnostic::error("A606", w.span, format!("canary `{}` has a weight of {}%: {why}", c.name.value, w.value))
+        Diagnostic::error("A606", w.span, format!("canary `{}` has a weight of {}: {why}", c.name.value, Percent(w.value)))
             .with_primary_label("weight outside (0%, 100%)")
             .with_help("give the canary a small share such as `weight = 5%`, and raise it step by step; at 100% deploy the version instead"),
     )

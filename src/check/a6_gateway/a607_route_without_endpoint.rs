@@ -1,8 +1,9 @@
 //! A607: a gateway route to a service that has no endpoint for the route's path.
 
+use crate::check::common::reached_endpoints;
 use crate::check::Context;
 use crate::diagnostic::Diagnostic;
-use crate::model::{path_covers, Endpoint, Gateway, HttpRoute, Program, Route, Service};
+use crate::model::{Gateway, HttpRoute, Program, Route};
 
 crate::declare_rule! {
     /// ## What it does
@@ -80,24 +81,4 @@ fn check_route(p: &Program, g: &Gateway, r: &Route) -> Option<Diagnostic> {
             s.name.value
         )),
     )
-}
-
-/// The endpoints of a route's target service that its requests can reach: paths that
-/// overlap, methods that agree (a missing method accepts every method).
-pub(super) fn reached_endpoints<'p>(p: &'p Program, r: &Route) -> Vec<(&'p Service, &'p Endpoint)> {
-    let Some(s) = r.to.as_ref().and_then(|t| p.service(&t.name)) else {
-        return Vec::new();
-    };
-    s.endpoints
-        .iter()
-        .filter(|e| e.http.as_ref().is_some_and(|h| overlaps(&r.http, h)))
-        .map(|e| (s, e))
-        .collect()
-}
-
-fn overlaps(route: &HttpRoute, endpoint: &HttpRoute) -> bool {
-    let methods =
-        route.method.is_none() || endpoint.method.is_none() || route.method == endpoint.method;
-    methods
-        && (path_covers(&route.path, &endpoint.path) || path_covers(&endpoint.path, &route.path))
 }

@@ -1,7 +1,6 @@
 //! A608: a route's p99 target below the work and wait of its synchronous call chain.
 
-use super::a603_timeout_budget::duration;
-use super::a607_route_without_endpoint::reached_endpoints;
+use crate::check::common::{calls, endpoint_id, reached_endpoints};
 use crate::check::Context;
 use crate::diagnostic::Diagnostic;
 use crate::model::{Endpoint, Gateway, Millis, Program, Route, Service, Spanned};
@@ -86,14 +85,14 @@ fn chain<'p>(
     memo: &mut HashMap<String, (f64, Vec<Hop<'p>>)>,
     stack: &mut Vec<String>,
 ) -> (f64, Vec<Hop<'p>>) {
-    let id = format!("{}.{}", s.name.value, e.name.value);
+    let id = endpoint_id(s, e);
     if let Some(done) = memo.get(&id) {
         return done.clone();
     }
     stack.push(id.clone());
     let mut best: (f64, Vec<Hop<'p>>) = (0.0, Vec::new());
-    for callee in e.calls.iter().chain(&s.calls).filter_map(|c| p.endpoint(c)) {
-        if stack.contains(&format!("{}.{}", callee.0.name.value, callee.1.name.value)) {
+    for callee in calls(s, e).filter_map(|c| p.endpoint(c)) {
+        if stack.contains(&endpoint_id(callee.0, callee.1)) {
             continue;
         }
         let sub = chain(p, callee, memo, stack);
@@ -120,7 +119,7 @@ fn report(
 ) -> Diagnostic {
     let names: Vec<String> = hops
         .iter()
-        .map(|(s, e)| format!("`{}.{}`", s.name.value, e.name.value))
+        .map(|(s, e)| format!("`{}`", endpoint_id(s, e)))
         .collect();
     let (span, origin) = if from_system {
         (r.pattern.span, " (the default from `system.latency`)")
@@ -134,12 +133,12 @@ fn report(
             "route \"{}\" of gateway `{}` has a p99 target of {}{origin}, but its synchronous chain {} takes at least {} of work and wait",
             r.pattern.value,
             g.name.value,
-            duration(target.value),
+            target.value,
             names.join(" → "),
-            duration(total)
+            total
         ),
     )
-    .with_primary_label(format!("{}p99 target {}", if from_system { "default " } else { "" }, duration(target.value)));
+    .with_primary_label(format!("{}p99 target {}", if from_system { "default " } else { "" }, target.value));
     if from_system {
         d = d.with_label(target.span, "the default p99 target of every route");
     }
@@ -148,16 +147,13 @@ fn report(
         d = d.with_label(
             e.name.span,
             format!(
-                "`{}.{}`: work {} + wait {}",
-                s.name.value,
-                e.name.value,
-                duration(work),
-                duration(e.wait.value)
+                "`{}`: work {work} + wait {}",
+                endpoint_id(s, e),
+                e.wait.value
             ),
         );
     }
     d.with_help(format!(
-        "raise the route's `latency` to at least {}, or shorten the chain: cache the slow reads, make calls parallel or asynchronous, or reduce `work`",
-        duration(total)
+        "raise the route's `latency` to at least {total}, or shorten the chain: cache the slow reads, make calls parallel or asynchronous, or reduce `work`"
     ))
 }

@@ -3,7 +3,6 @@
 use crate::check::Context;
 use crate::diagnostic::Diagnostic;
 use crate::model::Kind;
-use crate::plan::load;
 use crate::plan::topology::{format_percent, system_availability, SystemAvailability, WeakPoint};
 
 crate::declare_rule! {
@@ -54,7 +53,7 @@ fn run(ctx: &Context) -> Vec<Diagnostic> {
         return Vec::new();
     };
     let target = slo.value.fraction();
-    let loads = load::compute(ctx.program, ctx.catalogue);
+    let loads = ctx.loads();
     let computed = system_availability(ctx.program, ctx.catalogue, &loads);
     if computed.system + EPSILON >= target {
         return Vec::new();

@@ -1,5 +1,6 @@
 //! A702: `consistency = quorum` over fewer than 3 copies.
 
+use crate::check::common::plural;
 use crate::check::Context;
 use crate::diagnostic::Diagnostic;
 use crate::model::{Consistency, Database, Spanned, System};
@@ -56,7 +57,7 @@ fn system(s: &System) -> Option<Diagnostic> {
             ha.replication.span,
             format!("`consistency = quorum` with replication {n}: a quorum of {n} is every copy, so losing one copy stops quorum reads and writes"),
         )
-        .with_primary_label(format!("{n} cop{}", if n == 1 { "y" } else { "ies" }))
+        .with_primary_label(format!("{n} {}", plural(n.into(), "copy", "copies")))
         .with_label(ha.consistency.span, "quorum = a majority of the copies")
         .with_help("set `replication = 3` (or more), or use `consistency = one` if stale reads are acceptable"),
     )
@@ -83,14 +84,14 @@ fn database(db: &Database) -> Option<Diagnostic> {
         "A702",
         *first,
         format!(
-            "{} uses `quorum` over {n} cop{} (1 + {replicas} replica{}): a quorum of {n} is every copy, so losing one stops it",
+            "{} uses `quorum` over {n} {} (1 + {replicas} {}): a quorum of {n} is every copy, so losing one stops it",
             db.name.value,
-            if n == 1 { "y" } else { "ies" },
-            if replicas == 1 { "" } else { "s" },
+            plural(n, "copy", "copies"),
+            plural(replicas.into(), "replica", "replicas"),
         ),
     )
     .with_primary_label("quorum = a majority of the copies")
-    .with_label(db.replicas.span, format!("{replicas} replica{}", if replicas == 1 { "" } else { "s" }));
+    .with_label(db.replicas.span, format!("{replicas} {}", plural(replicas.into(), "replica", "replicas")));
     for span in rest {
         d = d.with_label(*span, "also quorum");
     }

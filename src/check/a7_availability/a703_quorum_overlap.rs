@@ -1,5 +1,6 @@
 //! A703: read and write quorums that do not overlap (r + w ≤ n).
 
+use crate::check::common::plural;
 use crate::check::Context;
 use crate::diagnostic::Diagnostic;
 use crate::model::{Consistency, Database, Spanned, System};
@@ -99,10 +100,10 @@ fn database(db: &Database, inherited: Consistency) -> Option<Diagnostic> {
         "A703",
         primary,
         format!(
-            "{} reads at `{read}` ({r} cop{}) and writes at `{write}` ({w} cop{}) of {n} (1 + {} replicas): {r} + {w} ≤ {n}, so a read may miss the latest write",
+            "{} reads at `{read}` ({r} {}) and writes at `{write}` ({w} {}) of {n} (1 + {} replicas): {r} + {w} ≤ {n}, so a read may miss the latest write",
             db.name.value,
-            if r == 1 { "y" } else { "ies" },
-            if w == 1 { "y" } else { "ies" },
+            plural(r, "copy", "copies"),
+            plural(w, "copy", "copies"),
             db.replicas.value,
         ),
     )

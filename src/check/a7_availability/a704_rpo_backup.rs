@@ -2,7 +2,7 @@
 
 use crate::check::Context;
 use crate::diagnostic::Diagnostic;
-use crate::model::{DrStrategy, Millis, System};
+use crate::model::{DrStrategy, System};
 
 crate::declare_rule! {
     /// ## What it does
@@ -64,11 +64,11 @@ fn check(s: &System) -> Option<Diagnostic> {
             rpo.span,
             format!(
                 "dr.rpo {} cannot be met: no `backup` is declared and a cold standby keeps no replica in {region}",
-                duration(rpo.value)
+                rpo.value
             ),
         )
-        .with_primary_label(format!("rpo {}", duration(rpo.value)))
-        .with_help(format!("add `backup {{ incremental = {} }}` or `pitr = true`, or use `strategy = warm`", duration(rpo.value))),
+        .with_primary_label(format!("rpo {}", rpo.value))
+        .with_help(format!("add `backup {{ incremental = {} }}` or `pitr = true`, or use `strategy = warm`", rpo.value)),
         Some(b) => {
             if b.pitr.value {
                 return None;
@@ -85,35 +85,18 @@ fn check(s: &System) -> Option<Diagnostic> {
                 rpo.span,
                 format!(
                     "dr.rpo {} is shorter than the {what} backup interval {}, with `pitr = false` and no replica in {region} (cold standby)",
-                    duration(rpo.value),
-                    duration(interval)
+                    rpo.value,
+                    interval
                 ),
             )
-            .with_primary_label(format!("rpo {}", duration(rpo.value)))
-            .with_label(span, format!("a backup every {}", duration(interval)))
+            .with_primary_label(format!("rpo {}", rpo.value))
+            .with_label(span, format!("a backup every {}", interval))
             .with_help(format!(
                 "set `incremental = {}` or `pitr = true` in `backup`, use `strategy = warm` (a replica in {region}), or raise `rpo` to {}",
-                duration(rpo.value),
-                duration(interval)
+                rpo.value,
+                interval
             ))
         }
     };
     Some(d.with_label(strategy.span, "a cold standby keeps no replica"))
-}
-
-/// A duration in its largest whole unit (`15m`, `1d`), else in milliseconds.
-pub(super) fn duration(d: Millis) -> String {
-    let units = [
-        ("w", 604_800_000.0),
-        ("d", 86_400_000.0),
-        ("h", 3_600_000.0),
-        ("m", 60_000.0),
-        ("s", 1_000.0),
-    ];
-    for (unit, ms) in units {
-        if d.0 >= ms && (d.0 / ms).fract() == 0.0 {
-            return format!("{}{unit}", d.0 / ms);
-        }
-    }
-    format!("{}ms", d.0)
 }

@@ -1,8 +1,9 @@
 //! A705: a rollout batch as large as a service's minimum replicas.
 
+use crate::check::common::plural;
 use crate::check::Context;
 use crate::diagnostic::Diagnostic;
-use crate::model::{Batch, Service, Spanned};
+use crate::model::{Batch, Percent, Service, Spanned};
 
 crate::declare_rule! {
     /// ## What it does
@@ -55,7 +56,7 @@ fn check(s: &Service, batch: &Spanned<Batch>) -> Option<Diagnostic> {
         return None;
     }
     let written = match batch.value {
-        Batch::Percent(p) => format!("{p}% of {min}, rounded up, is {down}"),
+        Batch::Percent(p) => format!("{} of {min}, rounded up, is {down}", Percent(p)),
         Batch::Count(c) => format!("`batch = {c}`"),
     };
     let help = if min < 2 {
@@ -75,13 +76,13 @@ fn check(s: &Service, batch: &Spanned<Batch>) -> Option<Diagnostic> {
             "A705",
             s.replicas.span,
             format!(
-                "a rollout batch replaces {down} instance{} at once ({written}), and {} runs as few as {min}: a deploy takes it fully down",
-                if down == 1 { "" } else { "s" },
+                "a rollout batch replaces {down} {} at once ({written}), and {} runs as few as {min}: a deploy takes it fully down",
+                plural(down.into(), "instance", "instances"),
                 s.name.value
             ),
         )
-        .with_primary_label(format!("minimum {min} replica{}", if min == 1 { "" } else { "s" }))
-        .with_label(batch.span, format!("{down} instance{} per batch", if down == 1 { "" } else { "s" }))
+        .with_primary_label(format!("minimum {min} {}", plural(min.into(), "replica", "replicas")))
+        .with_label(batch.span, format!("{down} {} per batch", plural(down.into(), "instance", "instances")))
         .with_help(help),
     )
 }

@@ -1,9 +1,8 @@
 //! A706: the DR region is the primary region, or not one of the system's regions.
 
+use crate::check::common::system_regions;
 use crate::check::Context;
 use crate::diagnostic::Diagnostic;
-use crate::model::Program;
-use crate::source::Span;
 
 crate::declare_rule! {
     /// ## What it does
@@ -37,20 +36,6 @@ crate::declare_rule! {
     /// region eu_west { }
     /// ```
     A706, Error, "DR region is the primary or undeclared", run
-}
-
-/// The system's regions in order (first is primary), each with where it is named.
-pub(super) fn system_regions(program: &Program) -> Vec<(String, Span)> {
-    match &program.system {
-        Some(s) if !s.regions.is_empty() => {
-            s.regions.iter().map(|r| (r.name.clone(), r.span)).collect()
-        }
-        _ => program
-            .regions
-            .iter()
-            .map(|r| (r.name.value.clone(), r.name.span))
-            .collect(),
-    }
 }
 
 fn run(ctx: &Context) -> Vec<Diagnostic> {
@@ -92,7 +77,7 @@ fn run(ctx: &Context) -> Vec<Diagnostic> {
             }
         })
     } else if !regions.iter().any(|(r, _)| *r == region.name) {
-        let names: Vec<&str> = regions.iter().map(|(r, _)| r.as_str()).collect();
+        let names: Vec<&str> = regions.iter().map(|(r, _)| *r).collect();
         Diagnostic::error(
             "A706",
             region.span,

@@ -4,8 +4,6 @@ use crate::check::Context;
 use crate::diagnostic::Diagnostic;
 use crate::model::DrStrategy;
 
-use super::a704_rpo_backup::duration;
-
 /// Shortest RTO a cold standby can be expected to meet, milliseconds.
 const COLD_MIN_RTO_MS: f64 = 3_600_000.0;
 
@@ -59,10 +57,10 @@ fn run(ctx: &Context) -> Vec<Diagnostic> {
         rto.span,
         format!(
             "dr.rto {} is too short for a cold standby, which needs hours to provision and restore",
-            duration(rto.value)
+            rto.value
         ),
     )
-    .with_primary_label(format!("rto {}", duration(rto.value)))
+    .with_primary_label(format!("rto {}", rto.value))
     .with_label(strategy.span, "cold: nothing runs in the DR region")
     .with_help("use `strategy = warm` (or `hot`), or raise `rto` to at least 1h")]
 }

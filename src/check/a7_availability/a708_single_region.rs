@@ -1,9 +1,8 @@
 //! A708: an SLO of 99.99% or more in a single region.
 
+use crate::check::common::system_regions;
 use crate::check::Context;
 use crate::diagnostic::Diagnostic;
-
-use super::a706_dr_region::system_regions;
 
 /// SLOs from this percentage up need more than one region.
 const MULTI_REGION_SLO: f64 = 99.99;
@@ -53,16 +52,16 @@ fn run(ctx: &Context) -> Vec<Diagnostic> {
         slo.span,
         match regions.first() {
             Some((r, _)) => format!(
-                "slo {}% with a single region ({r}): one regional incident spends the whole budget",
-                slo.value.0
+                "slo {} with a single region ({r}): one regional incident spends the whole budget",
+                slo.value
             ),
             None => format!(
-                "slo {}% with no region declared: one regional incident spends the whole budget",
-                slo.value.0
+                "slo {} with no region declared: one regional incident spends the whole budget",
+                slo.value
             ),
         },
     )
-    .with_primary_label(format!("{}% needs more than one region", slo.value.0));
+    .with_primary_label(format!("{} needs more than one region", slo.value));
     if let Some((_, span)) = regions.first() {
         d = d.with_label(*span, "the only region");
     }

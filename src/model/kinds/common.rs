@@ -152,14 +152,17 @@ impl HttpRoute {
 /// Does pattern `a` match every path pattern `b` matches? (`:param` matches one segment,
 /// a trailing `*` any rest.)
 pub fn path_covers(a: &str, b: &str) -> bool {
-    let sa: Vec<&str> = a.trim_matches('/').split('/').collect();
-    let sb: Vec<&str> = b.trim_matches('/').split('/').collect();
-    for (i, seg) in sa.iter().enumerate() {
-        if *seg == "*" && i == sa.len() - 1 {
+    // Iterates segments lazily: this runs for every (route, endpoint) pair.
+    let mut sa = a.trim_matches('/').split('/').peekable();
+    let mut sb = b.trim_matches('/').split('/');
+    while let Some(seg) = sa.next() {
+        if seg == "*" && sa.peek().is_none() {
             return true;
         }
-        let Some(other) = sb.get(i) else { return false };
-        if *other == "*" {
+        let Some(other) = sb.next() else {
+            return false;
+        };
+        if other == "*" {
             return false;
         }
         if seg.starts_with(':') {
@@ -169,7 +172,7 @@ pub fn path_covers(a: &str, b: &str) -> bool {
             return false;
         }
     }
-    sa.len() == sb.len()
+    sb.next().is_none()
 }
 
 /// Parses `"GET /path"` or `"/path"`; reports A005 for a malformed pattern.
