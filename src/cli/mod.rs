@@ -2,6 +2,7 @@
 //! only layer that does I/O; everything it calls is pure.
 
 mod files;
+mod plan;
 mod render;
 
 use crate::check;
@@ -53,6 +54,8 @@ enum Command {
         #[arg(long, value_enum, default_value_t = GraphFormat::Mermaid)]
         format: GraphFormat,
     },
+    /// Estimate capacity, latency, availability and monthly cost, and how they grow.
+    Plan(plan::PlanArgs),
     /// Print the JSON Schema of the IR (`check --emit ir`).
     Schema,
 }
@@ -89,9 +92,15 @@ pub fn run() -> ExitCode {
             deny,
             emit,
             explain_defaults,
-        } => run_check(&paths, format, deny.is_some(), emit.is_some() || explain_defaults),
+        } => run_check(
+            &paths,
+            format,
+            deny.is_some(),
+            emit.is_some() || explain_defaults,
+        ),
         Command::Explain { code } => run_explain(code.as_deref()),
         Command::Graph { file, format } => run_graph(&file, format),
+        Command::Plan(args) => plan::run(args),
         Command::Schema => {
             print_out(&schema_json());
             0
@@ -129,7 +138,9 @@ pub fn analyse(loaded: &mut Loaded, catalogue: &Catalogue) {
     let graph = graph::build(&loaded.program);
     let mut more = check::check(&loaded.program, &graph, catalogue);
     loaded.diagnostics.append(&mut more);
-    loaded.diagnostics.sort_by_key(|d| (d.span.file, d.span.start, d.code));
+    loaded
+        .diagnostics
+        .sort_by_key(|d| (d.span.file, d.span.start, d.code));
 }
 
 /// Loads and checks every program the paths name (the work of `archc check`).
@@ -152,7 +163,11 @@ fn run_check(paths: &[PathBuf], format: Format, deny_warnings: bool, emit_ir: bo
     };
     if emit_ir {
         let irs: Vec<&crate::model::Program> = loaded.iter().map(|l| &l.program).collect();
-        let json = if irs.len() == 1 { serde_json::to_string_pretty(irs[0]) } else { serde_json::to_string_pretty(&irs) };
+        let json = if irs.len() == 1 {
+            serde_json::to_string_pretty(irs[0])
+        } else {
+            serde_json::to_string_pretty(&irs)
+        };
         print_out(&(json.unwrap_or_default() + "\n"));
     }
     if deny_warnings {
@@ -162,8 +177,14 @@ fn run_check(paths: &[PathBuf], format: Format, deny_warnings: bool, emit_ir: bo
             }
         }
     }
-    let errors: usize = loaded.iter().map(|l| l.diagnostics.iter().filter(|d| d.is_error()).count()).sum();
-    let warnings: usize = loaded.iter().map(|l| l.diagnostics.iter().filter(|d| !d.is_error()).count()).sum();
+    let errors: usize = loaded
+        .iter()
+        .map(|l| l.diagnostics.iter().filter(|d| d.is_error()).count())
+        .sum();
+    let warnings: usize = loaded
+        .iter()
+        .map(|l| l.diagnostics.iter().filter(|d| !d.is_error()).count())
+        .sum();
     let file_count: usize = loaded.iter().map(|l| l.sources.len()).sum();
     match format {
         Format::Json if !emit_ir => print_out(&render::json(&loaded, errors, warnings, file_count)),
@@ -186,7 +207,11 @@ fn run_explain(code: Option<&str>) -> u8 {
         None => {
             let mut text = String::new();
             for r in check::rules() {
-                let sev = if r.severity == Severity::Error { "error" } else { "warning" };
+                let sev = if r.severity == Severity::Error {
+                    "error"
+                } else {
+                    "warning"
+                };
                 text.push_str(&format!("{}  {:<7}  {}\n", r.code, sev, r.summary));
             }
             text.push_str("\nRun `archc explain CODE` for the long form.\n");
@@ -195,8 +220,17 @@ fn run_explain(code: Option<&str>) -> u8 {
         }
         Some(code) => match check::rule(code) {
             Some(r) => {
-                let sev = if r.severity == Severity::Error { "error" } else { "warning" };
-                print_out(&format!("{} ({sev}): {}\n\n{}", r.code, r.summary, render::explanation_text(r.explanation)));
+                let sev = if r.severity == Severity::Error {
+                    "error"
+                } else {
+                    "warning"
+                };
+                print_out(&format!(
+                    "{} ({sev}): {}\n\n{}",
+                    r.code,
+                    r.summary,
+                    render::explanation_text(r.explanation)
+                ));
                 0
             }
             None => {
@@ -204,7 +238,9 @@ fn run_explain(code: Option<&str>) -> u8 {
                 let hint = crate::diagnostic::closest(&code.to_uppercase(), codes.iter().copied())
                     .map(|c| format!(" (did you mean {c}?)"))
                     .unwrap_or_default();
-                usage_error(&format!("no rule `{code}`{hint}; `archc explain` lists them all"))
+                usage_error(&format!(
+                    "no rule `{code}`{hint}; `archc explain` lists them all"
+                ))
             }
         },
     }
@@ -222,7 +258,11 @@ fn run_graph(file: &PathBuf, format: GraphFormat) -> u8 {
     if loaded.has_errors() {
         let mut err = std::io::stderr().lock();
         for d in loaded.diagnostics.iter().filter(|d| d.is_error()) {
-            let _ = write!(err, "{}", render::human(&loaded.sources, d, render::use_color()));
+            let _ = write!(
+                err,
+                "{}",
+                render::human(&loaded.sources, d, render::use_color())
+            );
         }
         return 1;
     }

@@ -7,6 +7,9 @@
 pub mod availability;
 pub mod cache_model;
 pub mod catalogue;
-pub mod queueing;
+pub mod estimate;
 pub mod load;
+pub mod queueing;
+pub mod render;
+pub mod report;
 pub mod topology;
