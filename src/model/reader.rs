@@ -77,6 +77,16 @@ fn norm_key(text: &str) -> String {
     normalize(text)
 }
 
+/// `a-b` and `a_b` are the same name; compared without allocating (this runs for every
+/// attribute a lowering asks for).
+fn same_key(written: &str, name: &str) -> bool {
+    written.len() == name.len()
+        && written
+            .bytes()
+            .zip(name.bytes())
+            .all(|(a, b)| a == b || (a == b'-' && b == b'_') || (a == b'_' && b == b'-'))
+}
+
 impl<'a> Reader<'a> {
     /// A reader over a block whose keys are attribute names.
     pub fn new(block: &'a Block, sink: &'a Sink) -> Reader<'a> {
@@ -112,10 +122,9 @@ impl<'a> Reader<'a> {
 
     fn report_duplicate_keys(&self) {
         for (i, a) in self.attrs.iter().enumerate() {
-            let key = norm_key(&a.key.text);
             if let Some(first) = self.attrs[..i]
                 .iter()
-                .find(|b| norm_key(&b.key.text) == key)
+                .find(|b| same_key(&b.key.text, &a.key.text))
             {
                 self.sink.push(
                     Diagnostic::error(
@@ -170,7 +179,7 @@ impl<'a> Reader<'a> {
         self.known_attrs.borrow_mut().push(name);
         self.record(name, false);
         let matches =
-            |a: &&Attribute| a.key.form == KeyForm::Ident && norm_key(&a.key.text) == name;
+            |a: &&Attribute| a.key.form == KeyForm::Ident && same_key(&a.key.text, name);
         let i = self.attrs.iter().position(&matches)?;
         // A repeated attribute is A003, not also "unknown".
         for (a, used) in self.attrs.iter().zip(&self.used_attrs) {
