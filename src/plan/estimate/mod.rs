@@ -198,11 +198,7 @@ fn estimate(ctx: &Ctx, notes: &mut Notes) -> Estimate {
             .iter()
             .map(|d| databases::size_database(ctx, d, notes))
             .collect(),
-        queues: p
-            .queues
-            .iter()
-            .map(|q| queues::size_queue(ctx, q, notes))
-            .collect(),
+        queues: queues::size_queues(ctx, notes),
         cdns: p
             .cdns
             .iter()

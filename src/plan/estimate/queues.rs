@@ -20,6 +20,7 @@
 //! - Ceilings: the declared partitions (kafka: throughput and consumers) and each group's
 //!   declared `concurrency`; the multiple is the smallest of ceiling / (load per unit).
 
+use std::collections::HashMap;
 use crate::model::{Queue, QueueEngine};
 use crate::plan::catalogue::BrokerClass;
 use crate::plan::report::QueuePlan;
@@ -44,8 +45,47 @@ struct Group {
 /// Outage length assumed when `dr.rto` is not declared (plan-model.md §5), milliseconds.
 const DEFAULT_OUTAGE_MS: f64 = 3_600_000.0;
 
+/// Sizes every queue at the context's load. Consumer groups and broker clusters are
+/// gathered once for all queues, so this stays linear in the program's size.
+pub fn size_queues(ctx: &Ctx, notes: &mut Notes) -> Vec<QueueSizing> {
+    let mut groups_by_queue: HashMap<&str, Vec<Group>> = HashMap::new();
+    let default_u = ctx.catalogue.defaults.target_utilization / 100.0;
+    for s in &ctx.program.services {
+        let u = s
+            .autoscale
+            .as_ref()
+            .and_then(|a| a.cpu.as_ref())
+            .map_or(default_u, |c| c.value / 100.0);
+        for c in &s.consumers {
+            if let Some(from) = &c.from {
+                groups_by_queue.entry(from.name.as_str()).or_default().push(Group {
+                    label: format!("{}.{}", s.name.value, c.name.value),
+                    work_s: c.work.as_ref().map_or(0.0, |w| w.value.0 / 1000.0),
+                    concurrency: c.concurrency.value,
+                    target: u,
+                });
+            }
+        }
+    }
+    let mut clusters: HashMap<QueueEngine, Cluster> = HashMap::new();
+    ctx.program
+        .queues
+        .iter()
+        .map(|q| {
+            let groups = groups_by_queue.remove(q.name.value.as_str()).unwrap_or_default();
+            size_queue(ctx, q, groups, &mut clusters, notes)
+        })
+        .collect()
+}
+
 /// Sizes one queue at the context's load.
-pub fn size_queue(ctx: &Ctx, q: &Queue, notes: &mut Notes) -> QueueSizing {
+fn size_queue<'c>(
+    ctx: &Ctx<'c>,
+    q: &Queue,
+    groups: Vec<Group>,
+    clusters: &mut HashMap<QueueEngine, Cluster<'c>>,
+    notes: &mut Notes,
+) -> QueueSizing {
     let name = &q.name.value;
     let r = ctx.loads.queues.get(name).copied().unwrap_or(0.0);
     let size = q.size.as_ref().map(|s| s.value.0);
@@ -56,7 +96,6 @@ pub fn size_queue(ctx: &Ctx, q: &Queue, notes: &mut Notes) -> QueueSizing {
         );
     }
     let bytes_s = r * size.unwrap_or(0.0);
-    let groups = groups(ctx, name);
     let need = |g: &Group| ceil_count(r * g.work_s / g.target);
     let consumers_needed = groups.iter().map(need).max().unwrap_or(0);
     let kafka = q.engine.value == QueueEngine::Kafka;
@@ -93,7 +132,9 @@ pub fn size_queue(ctx: &Ctx, q: &Queue, notes: &mut Notes) -> QueueSizing {
             ),
             name,
         );
-        cluster(ctx, q.engine.value)
+        *clusters
+            .entry(q.engine.value)
+            .or_insert_with(|| cluster(ctx, q.engine.value))
     };
     let hourly = cluster.class.map_or(0.0, |(_, c)| c.hourly);
     let hours = ctx.catalogue.hours_per_month;
@@ -222,31 +263,8 @@ pub fn size_queue(ctx: &Ctx, q: &Queue, notes: &mut Notes) -> QueueSizing {
     }
 }
 
-fn groups(ctx: &Ctx, queue: &str) -> Vec<Group> {
-    let default_u = ctx.catalogue.defaults.target_utilization / 100.0;
-    let mut out = Vec::new();
-    for s in &ctx.program.services {
-        let u = s
-            .autoscale
-            .as_ref()
-            .and_then(|a| a.cpu.as_ref())
-            .map_or(default_u, |c| c.value / 100.0);
-        for c in &s.consumers {
-            if c.from.as_ref().is_some_and(|f| f.name == queue) {
-                out.push(Group {
-                    label: format!("{}.{}", s.name.value, c.name.value),
-                    work_s: c.work.as_ref().map_or(0.0, |w| w.value.0 / 1000.0),
-                    concurrency: c.concurrency.value,
-                    target: u,
-                });
-            }
-        }
-    }
-    out
-}
-
 /// The broker cluster shared by the queues of one engine.
-#[derive(Default)]
+#[derive(Default, Clone, Copy)]
 struct Cluster<'c> {
     brokers: u32,
     class: Option<(&'c str, &'c BrokerClass)>,
