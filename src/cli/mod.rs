@@ -42,6 +42,10 @@ enum Command {
         /// Show every default archc filled in: the same as `--emit ir`.
         #[arg(long)]
         explain_defaults: bool,
+        /// A pricing catalogue (TOML) merged over the built-in one: its instance classes
+        /// are known to the checks (as with `archc plan --pricing`).
+        #[arg(long, value_name = "FILE.toml")]
+        pricing: Option<PathBuf>,
     },
     /// Explain a rule: what it protects against, a failing example and the fix.
     Explain {
@@ -92,12 +96,17 @@ pub fn run() -> ExitCode {
             deny,
             emit,
             explain_defaults,
-        } => run_check(
-            &paths,
-            format,
-            deny.is_some(),
-            emit.is_some() || explain_defaults,
-        ),
+            pricing,
+        } => match plan::catalogue(pricing.as_deref()) {
+            Ok(catalogue) => run_check(
+                &paths,
+                &catalogue,
+                format,
+                deny.is_some(),
+                emit.is_some() || explain_defaults,
+            ),
+            Err(message) => usage_error(&message),
+        },
         Command::Explain { code } => run_explain(code.as_deref()),
         Command::Graph { file, format } => run_graph(&file, format),
         Command::Plan(args) => plan::run(args),
@@ -145,19 +154,29 @@ pub fn analyse(loaded: &mut Loaded, catalogue: &Catalogue) {
 
 /// Loads and checks every program the paths name (the work of `archc check`).
 pub fn check_paths(paths: &[PathBuf]) -> Result<Vec<Loaded>, String> {
+    check_paths_with(paths, &Catalogue::builtin())
+}
+
+/// [`check_paths`] against a given price catalogue (`--pricing`).
+pub fn check_paths_with(paths: &[PathBuf], catalogue: &Catalogue) -> Result<Vec<Loaded>, String> {
     let programs = files::discover(paths)?;
-    let catalogue = Catalogue::builtin();
     Ok(programs
         .into_iter()
         .map(|mut l| {
-            analyse(&mut l, &catalogue);
+            analyse(&mut l, catalogue);
             l
         })
         .collect())
 }
 
-fn run_check(paths: &[PathBuf], format: Format, deny_warnings: bool, emit_ir: bool) -> u8 {
-    let mut loaded = match check_paths(paths) {
+fn run_check(
+    paths: &[PathBuf],
+    catalogue: &Catalogue,
+    format: Format,
+    deny_warnings: bool,
+    emit_ir: bool,
+) -> u8 {
+    let mut loaded = match check_paths_with(paths, catalogue) {
         Ok(p) => p,
         Err(message) => return usage_error(&message),
     };

@@ -67,12 +67,9 @@ fn parse_horizon(text: &str) -> Result<u32, String> {
 
 /// Runs `archc plan` and returns the exit code.
 pub fn run(args: PlanArgs) -> u8 {
-    let catalogue = match &args.pricing {
-        None => Catalogue::builtin(),
-        Some(path) => match pricing(path) {
-            Ok(c) => c,
-            Err(message) => return usage_error(&message),
-        },
+    let catalogue = match catalogue(args.pricing.as_deref()) {
+        Ok(c) => c,
+        Err(message) => return usage_error(&message),
     };
     let mut programs = match files::discover(std::slice::from_ref(&args.file)) {
         Ok(p) => p,
@@ -120,6 +117,14 @@ pub fn run(args: PlanArgs) -> u8 {
             Ok(()) => 0,
             Err(e) => usage_error(&format!("cannot write {}: {e}", path.display())),
         },
+    }
+}
+
+/// The built-in catalogue, with the user's pricing file merged in when one is given.
+pub(super) fn catalogue(pricing_file: Option<&Path>) -> Result<Catalogue, String> {
+    match pricing_file {
+        None => Ok(Catalogue::builtin()),
+        Some(path) => pricing(path),
     }
 }
 

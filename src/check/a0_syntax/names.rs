@@ -52,7 +52,9 @@ pub mod a004 {
     crate::declare_rule! {
         /// ## What it does
         /// Reports a reference to a name that no component declares (or a table or
-        /// endpoint that its component does not have), and suggests the closest one.
+        /// endpoint that its component does not have), and suggests the closest one. An
+        /// `instance` class that the price catalogue does not know (the built-in one, or the
+        /// one given with `--pricing`) is reported the same way.
         ///
         /// ## Why is this bad?
         /// The architecture would have a dangling edge: a route to nowhere, a read from a
@@ -68,7 +70,45 @@ pub mod a004 {
         /// ```arch
         /// gateway edge { route "GET /users" { to = users } }
         /// ```
-        A004, Error, "reference to an undefined name"
+        A004, Error, "reference to an undefined name", run
+    }
+
+    use crate::check::Context;
+    use crate::diagnostic::Diagnostic;
+    use crate::model::Spanned;
+
+    /// Names are resolved while lowering; instance classes need the catalogue, so they are
+    /// checked here.
+    fn run(ctx: &Context) -> Vec<Diagnostic> {
+        let c = ctx.catalogue;
+        let p = ctx.program;
+        let compute = p
+            .services
+            .iter()
+            .map(|s| (&s.instance, "service"))
+            .chain(p.gateways.iter().map(|g| (&g.instance, "gateway")));
+        let mut out: Vec<Diagnostic> = compute
+            .filter(|(i, _)| c.instance(&i.value).is_none())
+            .map(|(i, what)| unknown(i, what, c.closest_instance(&i.value), "instances"))
+            .collect();
+        out.extend(
+            p.databases
+                .iter()
+                .filter(|d| c.database(&d.instance.value).is_none())
+                .map(|d| unknown(&d.instance, "database", c.closest_database(&d.instance.value), "databases")),
+        );
+        out
+    }
+
+    fn unknown(instance: &Spanned<String>, what: &str, closest: Option<&str>, table: &str) -> Diagnostic {
+        let name = &instance.value;
+        let help = match closest {
+            Some(c) => format!("did you mean `{c}`? (or add `[{table}.\"{name}\"]` to a pricing file given with `--pricing`)"),
+            None => format!("use a class of the price catalogue, or add `[{table}.\"{name}\"]` to a pricing file given with `--pricing`"),
+        };
+        Diagnostic::error("A004", instance.span, format!("the {what} instance class `{name}` is not in the price catalogue"))
+            .with_primary_label("unknown instance class")
+            .with_help(help)
     }
 }
 
