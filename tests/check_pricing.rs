@@ -20,16 +20,46 @@ fn a_class_from_the_pricing_file_is_known_to_check() {
     )
     .expect("write pricing");
 
-    let without = Command::cargo_bin("archc").expect("binary").args(["check", "--format", "json"]).arg(&program).output().expect("run");
-    assert_eq!(without.status.code(), Some(1), "unknown class is an error without the pricing file");
+    let without = Command::cargo_bin("archc")
+        .expect("binary")
+        .args(["check", "--format", "json"])
+        .arg(&program)
+        .output()
+        .expect("run");
+    assert_eq!(
+        without.status.code(),
+        Some(1),
+        "unknown class is an error without the pricing file"
+    );
     assert!(String::from_utf8_lossy(&without.stdout).contains("\"A004\""));
 
-    let with = Command::cargo_bin("archc").expect("binary").args(["check", "--pricing"]).arg(&pricing).arg(&program).output().expect("run");
-    assert_eq!(with.status.code(), Some(0), "{}", String::from_utf8_lossy(&with.stderr));
+    let with = Command::cargo_bin("archc")
+        .expect("binary")
+        .args(["check", "--pricing"])
+        .arg(&pricing)
+        .arg(&program)
+        .output()
+        .expect("run");
+    assert_eq!(
+        with.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&with.stderr)
+    );
 
     let bad = dir.join("bad.toml");
     std::fs::write(&bad, "[instances.x]\nvcpu = \"many\"\n").expect("write bad pricing");
-    let refused = Command::cargo_bin("archc").expect("binary").args(["check", "--pricing"]).arg(&bad).arg(&program).output().expect("run");
-    assert_eq!(refused.status.code(), Some(2), "a bad pricing file is a usage error");
+    let refused = Command::cargo_bin("archc")
+        .expect("binary")
+        .args(["check", "--pricing"])
+        .arg(&bad)
+        .arg(&program)
+        .output()
+        .expect("run");
+    assert_eq!(
+        refused.status.code(),
+        Some(2),
+        "a bad pricing file is a usage error"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -178,8 +178,7 @@ impl<'a> Reader<'a> {
     pub fn attr(&self, name: &'static str) -> Option<&'a Attribute> {
         self.known_attrs.borrow_mut().push(name);
         self.record(name, false);
-        let matches =
-            |a: &&Attribute| a.key.form == KeyForm::Ident && same_key(&a.key.text, name);
+        let matches = |a: &&Attribute| a.key.form == KeyForm::Ident && same_key(&a.key.text, name);
         let i = self.attrs.iter().position(&matches)?;
         // A repeated attribute is A003, not also "unknown".
         for (a, used) in self.attrs.iter().zip(&self.used_attrs) {

@@ -233,7 +233,11 @@ fn propagate_acyclic(
             *indegree.entry(c.as_str()).or_insert(0) += 1;
         }
     }
-    let mut ready: Vec<&str> = indegree.iter().filter(|(_, d)| **d == 0).map(|(k, _)| *k).collect();
+    let mut ready: Vec<&str> = indegree
+        .iter()
+        .filter(|(_, d)| **d == 0)
+        .map(|(k, _)| *k)
+        .collect();
     let mut total = entry.clone();
     let mut done = 0;
     while let Some(node) = ready.pop() {
@@ -365,7 +369,10 @@ fn first_segment(path: &str) -> &str {
 
 impl<'g> RouteIndex<'g> {
     fn new(gateway: &'g Gateway) -> Self {
-        let mut index = RouteIndex { by_segment: Default::default(), open: Vec::new() };
+        let mut index = RouteIndex {
+            by_segment: Default::default(),
+            open: Vec::new(),
+        };
         for (i, r) in gateway.routes.iter().enumerate() {
             let first = first_segment(&r.http.path);
             if first.starts_with(':') || first == "*" || first.is_empty() {
@@ -379,10 +386,16 @@ impl<'g> RouteIndex<'g> {
 
     fn route_of(&self, gateway: &Gateway, service: &Service, endpoint: &Endpoint) -> Option<usize> {
         let http = endpoint.http.as_ref()?;
-        let literal = self.by_segment.get(first_segment(&http.path)).map(Vec::as_slice).unwrap_or(&[]);
+        let literal = self
+            .by_segment
+            .get(first_segment(&http.path))
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
         let mut candidates: Vec<usize> = literal.iter().chain(&self.open).copied().collect();
         candidates.sort_unstable();
-        let first = candidates.into_iter().find(|&i| gateway.routes.get(i).is_some_and(|r| r.http.covers(http)))?;
+        let first = candidates
+            .into_iter()
+            .find(|&i| gateway.routes.get(i).is_some_and(|r| r.http.covers(http)))?;
         let route = gateway.routes.get(first)?;
         (route.to.as_ref()?.name == service.name.value).then_some(first)
     }

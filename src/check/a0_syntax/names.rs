@@ -95,20 +95,36 @@ pub mod a004 {
             p.databases
                 .iter()
                 .filter(|d| c.database(&d.instance.value).is_none())
-                .map(|d| unknown(&d.instance, "database", c.closest_database(&d.instance.value), "databases")),
+                .map(|d| {
+                    unknown(
+                        &d.instance,
+                        "database",
+                        c.closest_database(&d.instance.value),
+                        "databases",
+                    )
+                }),
         );
         out
     }
 
-    fn unknown(instance: &Spanned<String>, what: &str, closest: Option<&str>, table: &str) -> Diagnostic {
+    fn unknown(
+        instance: &Spanned<String>,
+        what: &str,
+        closest: Option<&str>,
+        table: &str,
+    ) -> Diagnostic {
         let name = &instance.value;
         let help = match closest {
             Some(c) => format!("did you mean `{c}`? (or add `[{table}.\"{name}\"]` to a pricing file given with `--pricing`)"),
             None => format!("use a class of the price catalogue, or add `[{table}.\"{name}\"]` to a pricing file given with `--pricing`"),
         };
-        Diagnostic::error("A004", instance.span, format!("the {what} instance class `{name}` is not in the price catalogue"))
-            .with_primary_label("unknown instance class")
-            .with_help(help)
+        Diagnostic::error(
+            "A004",
+            instance.span,
+            format!("the {what} instance class `{name}` is not in the price catalogue"),
+        )
+        .with_primary_label("unknown instance class")
+        .with_help(help)
     }
 }
 

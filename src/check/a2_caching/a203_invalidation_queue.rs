@@ -2,9 +2,9 @@
 
 use crate::check::common::endpoint_id;
 use crate::check::Context;
-use std::collections::HashMap;
 use crate::diagnostic::Diagnostic;
 use crate::model::{Cache, Endpoint, Ref, Service, Target};
+use std::collections::HashMap;
 
 crate::declare_rule! {
     /// ## What it does
@@ -97,7 +97,11 @@ fn write_index<'a>(ctx: &'a Context) -> HashMap<&'a str, Vec<(usize, Writer<'a>)
 
 /// Endpoints that write the cache's source database or the cache, with the write target
 /// (the first one of the two the endpoint writes).
-fn writers<'a>(index: &HashMap<&str, Vec<(usize, Writer<'a>)>>, cache: &Cache, db: &str) -> Vec<Writer<'a>> {
+fn writers<'a>(
+    index: &HashMap<&str, Vec<(usize, Writer<'a>)>>,
+    cache: &Cache,
+    db: &str,
+) -> Vec<Writer<'a>> {
     let mut found: Vec<(usize, Writer<'a>)> = index
         .get(db)
         .into_iter()
@@ -106,7 +110,11 @@ fn writers<'a>(index: &HashMap<&str, Vec<(usize, Writer<'a>)>>, cache: &Cache, d
         .copied()
         .collect();
     found.sort_by_key(|(position, (_, e, t))| {
-        let at = e.writes.iter().position(|w| std::ptr::eq(w, *t)).unwrap_or(0);
+        let at = e
+            .writes
+            .iter()
+            .position(|w| std::ptr::eq(w, *t))
+            .unwrap_or(0);
         (*position, at)
     });
     found.dedup_by_key(|(position, _)| *position);

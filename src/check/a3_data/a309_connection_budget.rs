@@ -54,7 +54,8 @@ impl Share<'_> {
 
 fn run(ctx: &Context) -> Vec<Diagnostic> {
     // Which services use which database, computed once: database → services, in order.
-    let mut users: std::collections::HashMap<&str, Vec<&Service>> = std::collections::HashMap::new();
+    let mut users: std::collections::HashMap<&str, Vec<&Service>> =
+        std::collections::HashMap::new();
     for s in &ctx.program.services {
         for db in databases_used(ctx.program, s) {
             users.entry(db).or_default().push(s);
@@ -79,7 +80,11 @@ fn run(ctx: &Context) -> Vec<Diagnostic> {
 /// The databases an endpoint of the service reads or writes, directly or through a cache.
 fn databases_used<'p>(program: &'p Program, s: &'p Service) -> std::collections::BTreeSet<&'p str> {
     let mut used = std::collections::BTreeSet::new();
-    for t in s.endpoints.iter().flat_map(|e| e.reads.iter().chain(&e.writes)) {
+    for t in s
+        .endpoints
+        .iter()
+        .flat_map(|e| e.reads.iter().chain(&e.writes))
+    {
         let c = t.component();
         match program.cache(c).and_then(|k| k.source.as_ref()) {
             Some(src) => {

@@ -2,10 +2,10 @@
 
 use crate::check::common::endpoint_id;
 use crate::check::Context;
-use std::collections::HashMap;
 use crate::diagnostic::Diagnostic;
 use crate::model::{Program, Queue};
 use crate::source::Span;
+use std::collections::HashMap;
 
 crate::declare_rule! {
     /// ## What it does
@@ -56,37 +56,51 @@ fn all_uses(p: &Program) -> HashMap<&str, Uses> {
     for s in &p.services {
         for e in &s.endpoints {
             for r in &e.publishes {
-                entry(&mut map, &r.name).producers.push((r.span, format!("published by `{}`", endpoint_id(s, e))));
+                entry(&mut map, &r.name)
+                    .producers
+                    .push((r.span, format!("published by `{}`", endpoint_id(s, e))));
             }
         }
         for c in &s.consumers {
             if let Some(r) = &c.from {
-                entry(&mut map, &r.name)
-                    .consumers
-                    .push((r.span, format!("consumed by `{}.{}`", s.name.value, c.name.value)));
+                entry(&mut map, &r.name).consumers.push((
+                    r.span,
+                    format!("consumed by `{}.{}`", s.name.value, c.name.value),
+                ));
             }
         }
     }
     for j in &p.jobs {
         if let Some(r) = &j.publishes {
-            entry(&mut map, &r.name).producers.push((r.span, format!("published by job `{}`", j.name.value)));
+            entry(&mut map, &r.name)
+                .producers
+                .push((r.span, format!("published by job `{}`", j.name.value)));
         }
     }
     for other in &p.queues {
-        if let Some(r) = other.dead_letter.as_ref().filter(|r| r.name != other.name.value) {
+        if let Some(r) = other
+            .dead_letter
+            .as_ref()
+            .filter(|r| r.name != other.name.value)
+        {
             let u = entry(&mut map, &r.name);
-            u.producers.push((r.span, format!("dead letters of `{}`", other.name.value)));
+            u.producers
+                .push((r.span, format!("dead letters of `{}`", other.name.value)));
             u.dead_letter_of = true;
         }
     }
     for c in &p.caches {
         if let Some(r) = c.write_behind.as_ref().and_then(|w| w.buffer.as_ref()) {
             let u = entry(&mut map, &r.name);
-            u.producers.push((r.span, format!("write-behind buffer of `{}`", c.name.value)));
-            u.consumers.push((r.span, format!("drained by `{}`", c.name.value)));
+            u.producers
+                .push((r.span, format!("write-behind buffer of `{}`", c.name.value)));
+            u.consumers
+                .push((r.span, format!("drained by `{}`", c.name.value)));
         }
         for r in c.invalidate.iter().flat_map(|i| &i.on) {
-            entry(&mut map, &r.name).consumers.push((r.span, format!("invalidates `{}`", c.name.value)));
+            entry(&mut map, &r.name)
+                .consumers
+                .push((r.span, format!("invalidates `{}`", c.name.value)));
         }
     }
     map

@@ -19,7 +19,12 @@ pub(super) fn consumer_groups(p: &Program) -> Vec<ConsumerGroup<'_>> {
     for (i, service) in p.services.iter().enumerate() {
         for c in &service.consumers {
             if let Some(from) = &c.from {
-                by_queue.entry(from.name.as_str()).or_default().entry(i).or_default().push(c);
+                by_queue
+                    .entry(from.name.as_str())
+                    .or_default()
+                    .entry(i)
+                    .or_default()
+                    .push(c);
             }
         }
     }

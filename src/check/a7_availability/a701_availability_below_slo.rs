@@ -54,7 +54,7 @@ fn run(ctx: &Context) -> Vec<Diagnostic> {
     };
     let target = slo.value.fraction();
     let loads = ctx.loads();
-    let computed = system_availability(ctx.program, ctx.catalogue, &loads);
+    let computed = system_availability(ctx.program, ctx.catalogue, loads);
     if computed.system + EPSILON >= target {
         return Vec::new();
     }

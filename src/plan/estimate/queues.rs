@@ -20,10 +20,10 @@
 //! - Ceilings: the declared partitions (kafka: throughput and consumers) and each group's
 //!   declared `concurrency`; the multiple is the smallest of ceiling / (load per unit).
 
-use std::collections::HashMap;
 use crate::model::{Queue, QueueEngine};
 use crate::plan::catalogue::BrokerClass;
 use crate::plan::report::QueuePlan;
+use std::collections::HashMap;
 
 use super::trace::{bytes, ceil_count, money, ms, num, pct, rps, trace, Notes};
 use super::Ctx;
@@ -58,12 +58,15 @@ pub fn size_queues(ctx: &Ctx, notes: &mut Notes) -> Vec<QueueSizing> {
             .map_or(default_u, |c| c.value / 100.0);
         for c in &s.consumers {
             if let Some(from) = &c.from {
-                groups_by_queue.entry(from.name.as_str()).or_default().push(Group {
-                    label: format!("{}.{}", s.name.value, c.name.value),
-                    work_s: c.work.as_ref().map_or(0.0, |w| w.value.0 / 1000.0),
-                    concurrency: c.concurrency.value,
-                    target: u,
-                });
+                groups_by_queue
+                    .entry(from.name.as_str())
+                    .or_default()
+                    .push(Group {
+                        label: format!("{}.{}", s.name.value, c.name.value),
+                        work_s: c.work.as_ref().map_or(0.0, |w| w.value.0 / 1000.0),
+                        concurrency: c.concurrency.value,
+                        target: u,
+                    });
             }
         }
     }
@@ -72,7 +75,9 @@ pub fn size_queues(ctx: &Ctx, notes: &mut Notes) -> Vec<QueueSizing> {
         .queues
         .iter()
         .map(|q| {
-            let groups = groups_by_queue.remove(q.name.value.as_str()).unwrap_or_default();
+            let groups = groups_by_queue
+                .remove(q.name.value.as_str())
+                .unwrap_or_default();
             size_queue(ctx, q, groups, &mut clusters, notes)
         })
         .collect()
