@@ -5,6 +5,10 @@
 //! [`plan`] (capacity, latency, availability, cost) → `cli` (the only layer with I/O).
 //! [`load`] assembles a program from files and imports through a [`load::SourceReader`].
 
+// pest's derive without its `std` feature names `alloc::` paths; the std feature only adds a
+// per-rule stack probe, redundant with the parser's own nesting bound (syntax::parser).
+extern crate alloc;
+
 pub mod check;
 pub mod cli;
 pub mod diagnostic;

@@ -422,15 +422,35 @@ fn route_loads(program: &Program, entry: &BTreeMap<String, f64>) -> Vec<RouteLoa
         }
     }
     let indexes: Vec<RouteIndex> = program.gateways.iter().map(RouteIndex::new).collect();
+    // Only a gateway with a route to the service can send it an endpoint's traffic.
+    let mut gateways_of: std::collections::HashMap<&str, Vec<usize>> = Default::default();
+    for (gi, g) in program.gateways.iter().enumerate() {
+        for r in &g.routes {
+            if let Some(to) = &r.to {
+                let list = gateways_of.entry(to.name.as_str()).or_default();
+                if list.last() != Some(&gi) {
+                    list.push(gi);
+                }
+            }
+        }
+    }
     for s in &program.services {
+        let candidates = gateways_of
+            .get(s.name.value.as_str())
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
         for e in &s.endpoints {
             let key = endpoint_key(s, e);
-            let hits: Vec<usize> = program
-                .gateways
+            let hits: Vec<usize> = candidates
                 .iter()
-                .zip(&indexes)
-                .zip(&offsets)
-                .filter_map(|((g, index), offset)| index.route_of(g, s, e).map(|i| offset + i))
+                .filter_map(|&gi| {
+                    let (g, index, offset) = (
+                        program.gateways.get(gi)?,
+                        indexes.get(gi)?,
+                        offsets.get(gi)?,
+                    );
+                    index.route_of(g, s, e).map(|i| offset + i)
+                })
                 .collect();
             let share = entry.get(&key).copied().unwrap_or(0.0) / hits.len().max(1) as f64;
             for i in hits {
