@@ -45,21 +45,38 @@ pub fn growth_factor(g: f64, m: u32) -> f64 {
 }
 
 /// Months 0..=`months`: the peak at each month and the monthly cost `cost(m, k)` of the
-/// estimate re-run at that month's multiple k.
+/// estimate re-run at that month's multiple k. Months are independent, so they are
+/// estimated on all available cores (the result does not depend on how many).
 pub fn table(
     peak_rps: f64,
     months: u32,
     g: f64,
-    mut cost: impl FnMut(u32, f64) -> f64,
+    cost: impl Fn(u32, f64) -> f64 + Sync,
 ) -> Vec<HorizonMonth> {
-    (0..=months)
-        .map(|m| {
-            let k = growth_factor(g, m);
-            HorizonMonth {
-                month: m,
-                peak_rps: peak_rps * k,
-                monthly_cost: cost(m, k),
-            }
-        })
-        .collect()
+    let all: Vec<u32> = (0..=months).collect();
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, all.len().max(1));
+    let chunk = all.len().div_ceil(workers).max(1);
+    let month = |m: u32| {
+        let k = growth_factor(g, m);
+        HorizonMonth {
+            month: m,
+            peak_rps: peak_rps * k,
+            monthly_cost: cost(m, k),
+        }
+    };
+    if workers == 1 {
+        return all.into_iter().map(month).collect();
+    }
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = all
+            .chunks(chunk)
+            .map(|part| scope.spawn(|| part.iter().map(|&m| month(m)).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    })
 }
