@@ -157,6 +157,15 @@ pub fn normalize_path(path: &Path) -> PathBuf {
     out
 }
 
+/// Loads a single program from text (no imports resolve): for tests and tools.
+pub fn load_text(text: &str) -> Loaded {
+    load(
+        Path::new("program.arch"),
+        text.to_string(),
+        &MemoryReader::default(),
+    )
+}
+
 /// An in-memory file set, for tests and tools.
 #[derive(Debug, Default, Clone)]
 pub struct MemoryReader {

@@ -616,16 +616,9 @@ pub fn cache_hit_ratio(cache: &Cache, catalogue: &Catalogue) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::load::{load, MemoryReader};
-    use std::path::Path;
 
     fn program(text: &str) -> Program {
-        load(
-            Path::new("t.arch"),
-            text.to_string(),
-            &MemoryReader::default(),
-        )
-        .program
+        crate::load::load_text(text).program
     }
 
     fn close(a: f64, b: f64) -> bool {

@@ -659,17 +659,10 @@ fn query_uses_key(query: &str, key: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::load::{load, MemoryReader};
     use crate::plan::load::compute;
-    use std::path::Path;
 
     fn run(text: &str) -> SystemAvailability {
-        let program = load(
-            Path::new("t.arch"),
-            text.to_string(),
-            &MemoryReader::default(),
-        )
-        .program;
+        let program = crate::load::load_text(text).program;
         let catalogue = Catalogue::builtin();
         let loads = compute(&program, &catalogue);
         system_availability(&program, &catalogue, &loads)

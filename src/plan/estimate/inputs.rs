@@ -252,17 +252,10 @@ pub fn primary_region(program: &Program) -> Option<&Region> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::load::{load, MemoryReader};
     use crate::plan::estimate::plan;
-    use std::path::Path;
 
     fn program(text: &str) -> Program {
-        load(
-            Path::new("t.arch"),
-            text.to_string(),
-            &MemoryReader::default(),
-        )
-        .program
+        crate::load::load_text(text).program
     }
 
     fn errors(text: &str) -> Vec<Diagnostic> {
