@@ -18,6 +18,9 @@ pub trait SourceReader {
     fn arch_files_in(&self, path: &Path) -> Option<Vec<PathBuf>>;
 }
 
+/// How many files deep imports may chain (each level is one recursive call).
+pub const MAX_IMPORT_DEPTH: usize = 64;
+
 /// A loaded and lowered program.
 #[derive(Debug)]
 pub struct Loaded {
@@ -91,6 +94,20 @@ fn visit(
         };
         for path in targets {
             let path = normalize_path(&path);
+            if stack.len() >= MAX_IMPORT_DEPTH {
+                diagnostics.push(
+                    Diagnostic::error(
+                        "A008",
+                        import.span,
+                        format!("imports are nested more than {MAX_IMPORT_DEPTH} files deep"),
+                    )
+                    .with_primary_label("too deep")
+                    .with_help(
+                        "import the shared files from one place instead of through a long chain",
+                    ),
+                );
+                break;
+            }
             if stack.contains(&path) {
                 diagnostics.push(cycle(import.span, &import.path, stack, &path));
                 continue;

@@ -48,7 +48,7 @@ struct Share<'a> {
 
 impl Share<'_> {
     fn total(&self) -> u64 {
-        self.pool * self.replicas
+        self.pool.saturating_mul(self.replicas)
     }
 }
 
@@ -69,7 +69,7 @@ fn run(ctx: &Context) -> Vec<Diagnostic> {
             .flatten()
             .filter_map(|s| share(ctx, db, s))
             .collect();
-        let total: u64 = shares.iter().map(Share::total).sum();
+        let total: u64 = shares.iter().map(Share::total).fold(0, u64::saturating_add);
         if total > u64::from(db.max_connections.value) {
             out.push(report(db, &shares, total));
         }
@@ -150,7 +150,10 @@ fn report(db: &Database, shares: &[Share], total: u64) -> Diagnostic {
             ),
         );
     }
-    let instances: u64 = shares.iter().map(|s| s.replicas).sum();
+    let instances: u64 = shares
+        .iter()
+        .map(|s| s.replicas)
+        .fold(0, u64::saturating_add);
     let fit = u64::from(max) / instances.max(1);
     let pool = if fit >= 1 {
         format!("set `pool = {fit}` on `{}`, ", db.name.value)

@@ -106,7 +106,11 @@ fn check(caller: &Side, retry: Option<&Retry>, callees: &[Side]) -> Option<Diagn
     let worst = late.first()?;
     let total = Millis(worst.timeout.value.0 * tries);
     let budget = if attempts > 0 {
-        format!("{} tries × {} = {total}", attempts + 1, worst.timeout.value)
+        format!(
+            "{} tries × {} = {total}",
+            u64::from(attempts) + 1,
+            worst.timeout.value
+        )
     } else {
         worst.timeout.value.to_string()
     };
@@ -145,7 +149,10 @@ fn check(caller: &Side, retry: Option<&Retry>, callees: &[Side]) -> Option<Diagn
     if let Some(r) = retry.filter(|_| attempts > 0) {
         d = d.with_label(
             r.attempts.span,
-            format!("{attempts} retries, {} tries in all", attempts + 1),
+            format!(
+                "{attempts} retries, {} tries in all",
+                u64::from(attempts) + 1
+            ),
         );
     }
     Some(d.with_help(format!(

@@ -5,7 +5,7 @@ use crate::check::Context;
 use crate::diagnostic::Diagnostic;
 use crate::model::{Endpoint, Program, Service};
 use crate::source::Span;
-use petgraph::algo::tarjan_scc;
+use petgraph::algo::kosaraju_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
 use std::collections::{HashMap, VecDeque};
 
@@ -47,7 +47,8 @@ crate::declare_rule! {
 fn run(ctx: &Context) -> Vec<Diagnostic> {
     let g = ctx.graph.call_graph();
     let p = ctx.program;
-    tarjan_scc(&g)
+    // Kosaraju runs without recursion: a call chain thousands deep cannot overflow the stack.
+    kosaraju_scc(&g)
         .into_iter()
         .filter(|scc| scc.len() > 1 || scc.first().is_some_and(|&n| g.contains_edge(n, n)))
         .filter_map(|scc| report(p, &g, &scc))

@@ -91,7 +91,13 @@ fn chain<'p>(
     }
     stack.push(id.clone());
     let mut best: (f64, Vec<Hop<'p>>) = (0.0, Vec::new());
-    for callee in calls(s, e).filter_map(|c| p.endpoint(c)) {
+    // Chains deeper than the plan model follows are cut there (as `plan::load` does), so a
+    // hostile program cannot exhaust the stack.
+    let deep_enough = stack.len() >= crate::plan::load::MAX_CALL_DEPTH;
+    let callees = calls(s, e)
+        .filter_map(|c| p.endpoint(c))
+        .filter(|_| !deep_enough);
+    for callee in callees {
         if stack.contains(&endpoint_id(callee.0, callee.1)) {
             continue;
         }

@@ -63,7 +63,11 @@ pub fn nice_ticks(max: f64) -> Vec<f64> {
         .map(|m| m * magnitude)
         .find(|s| *s >= raw)
         .unwrap_or(10.0 * magnitude);
-    let steps = (max / step - 1e-9).ceil().max(1.0) as usize;
+    if !(step > 0.0 && step.is_finite()) {
+        // Subnormal maxima underflow the step to zero: a unit axis is the honest picture.
+        return vec![0.0, 1.0];
+    }
+    let steps = ((max / step - 1e-9).ceil().max(1.0) as usize).min(20);
     (0..=steps).map(|i| i as f64 * step).collect()
 }
 
