@@ -465,6 +465,18 @@ impl<'a> Reader<'a> {
             .collect()
     }
 
+    /// A list of column names, normalised (`a-b` is `a_b`), each with its span.
+    pub fn column_names(&self, name: &'static str) -> Vec<Spanned<String>> {
+        self.names(name)
+            .map(|n| {
+                n.value
+                    .into_iter()
+                    .map(|s| Spanned::new(normalize(&s.value), s.span))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// A list of names (column names, enum words), written bare or quoted.
     pub fn names(&self, name: &'static str) -> Option<Spanned<Vec<Spanned<String>>>> {
         let a = self.attr(name)?;

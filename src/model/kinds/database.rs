@@ -516,15 +516,7 @@ fn table(t: &Reader) -> Table {
             ValueKind::Name(n) | ValueKind::String(n) => {
                 vec![Spanned::new(normalize(n), a.value.span)]
             }
-            _ => t
-                .names("key")
-                .map(|n| {
-                    n.value
-                        .into_iter()
-                        .map(|s| Spanned::new(normalize(&s.value), s.span))
-                        .collect()
-                })
-                .unwrap_or_default(),
+            _ => t.column_names("key"),
         },
         None => Vec::new(),
     };
@@ -592,15 +584,7 @@ fn index(i: &Reader) -> Index {
             .unwrap_or_else(|| dflt(i, IndexKind::Btree)),
         unique: i.bool("unique").unwrap_or_else(|| dflt(i, false)),
         where_: i.string("where"),
-        include: i
-            .names("include")
-            .map(|n| {
-                n.value
-                    .into_iter()
-                    .map(|s| Spanned::new(normalize(&s.value), s.span))
-                    .collect()
-            })
-            .unwrap_or_default(),
+        include: i.column_names("include"),
         concurrently: i.bool("concurrently").unwrap_or_else(|| dflt(i, true)),
         span: i.head(),
     }
