@@ -93,7 +93,7 @@ fn report(sources: &SourceMap, d: &Diagnostic) -> Report {
             // A label in another file is shown as a note with that file's snippet.
             related.push(Report {
                 code: "",
-                message: format!("related: {}", l.message),
+                message: "see also".to_string(),
                 severity: miette::Severity::Advice,
                 help: None,
                 source: named_source(sources, l.span),
@@ -128,7 +128,8 @@ pub fn human(sources: &SourceMap, d: &Diagnostic, color: bool) -> String {
     };
     let handler = GraphicalReportHandler::new_themed(theme)
         .with_width(100)
-        .with_links(false);
+        .with_links(false)
+        .with_show_related_as_nested(true);
     let mut out = String::new();
     if handler
         .render_report(&mut out, &report(sources, d))

@@ -64,7 +64,7 @@ fn check_cache(cache: &Cache) -> Option<Diagnostic> {
         .layers
         .iter()
         .enumerate()
-        .find(|(_, l)| l.ttl.is_none())?;
+        .find(|(_, l)| l.ttl.is_none() && !l.ttl_written)?;
     let which = format!("L{} ({})", i + 1, layer.kind.value);
     Some(
         Diagnostic::warning("A202", layer.kind.span, format!("cache `{name}`: {which} has no TTL and the cache has no invalidation: its entries may be stale forever"))

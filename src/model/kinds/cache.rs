@@ -33,6 +33,11 @@ pub struct CacheLayer {
     pub entries: Option<Spanned<u32>>,
     pub size: Option<Spanned<Bytes>>,
     pub ttl: Option<Spanned<Millis>>,
+    /// True when `ttl` was written, even if its value was rejected (so rules that look for
+    /// a missing TTL do not repeat a type error).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub ttl_written: bool,
     pub nodes: Spanned<u32>,
     pub memory: Option<Spanned<Bytes>>,
     pub eviction: Spanned<Eviction>,
@@ -148,6 +153,7 @@ pub(crate) fn lower_cache(block: &Block, sink: &Sink) -> Cache {
                 // Optional (unlike language.md's `*`): a layer without a TTL is legitimate when
                 // the cache is invalidated, and A202 warns when it is not.
                 ttl: l.positive_duration("ttl"),
+                ttl_written: l.attr("ttl").is_some(),
                 nodes: if is_redis {
                     l.int("nodes", 1).unwrap_or_else(|| dflt(&l, 1))
                 } else {
