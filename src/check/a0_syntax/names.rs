@@ -75,56 +75,11 @@ pub mod a004 {
 
     use crate::check::Context;
     use crate::diagnostic::Diagnostic;
-    use crate::model::Spanned;
 
     /// Names are resolved while lowering; instance classes need the catalogue, so they are
-    /// checked here.
+    /// checked here, by the same function `archc plan` uses.
     fn run(ctx: &Context) -> Vec<Diagnostic> {
-        let c = ctx.catalogue;
-        let p = ctx.program;
-        let compute = p
-            .services
-            .iter()
-            .map(|s| (&s.instance, "service"))
-            .chain(p.gateways.iter().map(|g| (&g.instance, "gateway")));
-        let mut out: Vec<Diagnostic> = compute
-            .filter(|(i, _)| c.instance(&i.value).is_none())
-            .map(|(i, what)| unknown(i, what, c.closest_instance(&i.value), "instances"))
-            .collect();
-        out.extend(
-            p.databases
-                .iter()
-                .filter(|d| c.database(&d.instance.value).is_none())
-                .map(|d| {
-                    unknown(
-                        &d.instance,
-                        "database",
-                        c.closest_database(&d.instance.value),
-                        "databases",
-                    )
-                }),
-        );
-        out
-    }
-
-    fn unknown(
-        instance: &Spanned<String>,
-        what: &str,
-        closest: Option<&str>,
-        table: &str,
-    ) -> Diagnostic {
-        let name = &instance.value;
-        let help = match closest {
-            Some(c) => format!("did you mean `{c}`? (or add `[{table}.\"{name}\"]` to a pricing file given with `--pricing`)"),
-            None => format!("use a class of the price catalogue, or add `[{table}.\"{name}\"]` to a pricing file given with `--pricing`"),
-        };
-        Diagnostic::error(
-            "A004",
-            instance.span,
-            format!("the {what} instance class `{name}` is not in the price catalogue"),
-        )
-        .with_primary_label("unknown instance class")
-        .with_help(help)
+        crate::plan::estimate::unknown_classes(ctx.program, ctx.catalogue)
     }
 }
 

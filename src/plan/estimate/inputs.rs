@@ -29,11 +29,8 @@ pub const MAX_HORIZON_MONTHS: u32 = 600;
 
 /// Every input the model needs that the program or the catalogue lacks, as errors.
 pub fn validate(program: &Program, catalogue: &Catalogue, loads: &Loads) -> Vec<Diagnostic> {
-    let mut out = Vec::new();
+    let mut out = unknown_classes(program, catalogue);
     for s in &program.services {
-        if catalogue.instance(&s.instance.value).is_none() {
-            out.push(unknown_instance(catalogue, "service", &s.instance));
-        }
         if let Some(cpu) = s.autoscale.as_ref().and_then(|a| a.cpu.as_ref()) {
             if !(cpu.value > 0.0 && cpu.value < 100.0) {
                 out.push(
@@ -96,36 +93,6 @@ pub fn validate(program: &Program, catalogue: &Catalogue, loads: &Loads) -> Vec<
             }
         }
     }
-    for g in &program.gateways {
-        if catalogue.instance(&g.instance.value).is_none() {
-            out.push(unknown_instance(catalogue, "gateway", &g.instance));
-        }
-    }
-    for d in &program.databases {
-        if catalogue.database(&d.instance.value).is_none() {
-            let name = &d.instance.value;
-            let help = match catalogue.closest_database(name) {
-                Some(near) => format!("did you mean `{near}`?"),
-                None if catalogue.instance(name).is_some() => format!(
-                    "`{name}` is an instance class for services; a database takes a database class: {}",
-                    catalogue.database_names().join(", ")
-                ),
-                None => format!(
-                    "the catalogue's database classes are {}; add `[databases.{name}]` with --pricing",
-                    catalogue.database_names().join(", ")
-                ),
-            };
-            out.push(
-                Diagnostic::error(
-                    "A004",
-                    d.instance.span,
-                    format!("database class `{name}` is not in the price catalogue"),
-                )
-                .with_primary_label("unknown database class")
-                .with_help(help),
-            );
-        }
-    }
     if catalogue.caches.is_empty() {
         for c in &program.caches {
             if let Some(l) = c.layers.iter().find(|l| l.kind.value == LayerKind::Redis) {
@@ -163,6 +130,48 @@ pub fn validate(program: &Program, catalogue: &Catalogue, loads: &Loads) -> Vec<
         }
     }
     out.sort_by_key(|d| (d.span.file, d.span.start, d.code));
+    out
+}
+
+/// Every service, gateway and database whose class the catalogue does not price (A004, with
+/// the closest known class). `archc check` reports the same through rule A004.
+pub fn unknown_classes(program: &Program, catalogue: &Catalogue) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for s in &program.services {
+        if catalogue.instance(&s.instance.value).is_none() {
+            out.push(unknown_instance(catalogue, "service", &s.instance));
+        }
+    }
+    for g in &program.gateways {
+        if catalogue.instance(&g.instance.value).is_none() {
+            out.push(unknown_instance(catalogue, "gateway", &g.instance));
+        }
+    }
+    for d in &program.databases {
+        if catalogue.database(&d.instance.value).is_none() {
+            let name = &d.instance.value;
+            let help = match catalogue.closest_database(name) {
+                Some(near) => format!("did you mean `{near}`?"),
+                None if catalogue.instance(name).is_some() => format!(
+                    "`{name}` is an instance class for services; a database takes a database class: {}",
+                    catalogue.database_names().join(", ")
+                ),
+                None => format!(
+                    "the catalogue's database classes are {}; add `[databases.{name}]` with --pricing",
+                    catalogue.database_names().join(", ")
+                ),
+            };
+            out.push(
+                Diagnostic::error(
+                    "A004",
+                    d.instance.span,
+                    format!("database class `{name}` is not in the price catalogue"),
+                )
+                .with_primary_label("unknown database class")
+                .with_help(help),
+            );
+        }
+    }
     out
 }
 

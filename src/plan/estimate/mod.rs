@@ -16,6 +16,7 @@ mod cost;
 mod databases;
 mod horizon;
 mod inputs;
+pub use inputs::unknown_classes;
 mod queues;
 mod routes;
 mod saturation;
