@@ -55,6 +55,7 @@ pub mod queue;
 pub mod retry;
 pub mod rng;
 pub mod shard;
+pub mod spec;
 
 use std::future::Future;
 use std::pin::Pin;
