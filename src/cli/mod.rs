@@ -2,6 +2,7 @@
 //! only layer that does I/O; everything it calls is pure.
 
 mod files;
+mod generate;
 mod plan;
 mod render;
 
@@ -60,6 +61,8 @@ enum Command {
     },
     /// Estimate capacity, latency, availability and monthly cost, and how they grow.
     Plan(plan::PlanArgs),
+    /// Generate a runnable Cargo workspace (services, gateways, runtime, docs) from a program.
+    Generate(generate::GenerateArgs),
     /// Print the JSON Schema of the IR (`check --emit ir`).
     Schema,
 }
@@ -110,6 +113,7 @@ pub fn run() -> ExitCode {
         Command::Explain { code } => run_explain(code.as_deref()),
         Command::Graph { file, format } => run_graph(&file, format),
         Command::Plan(args) => plan::run(args),
+        Command::Generate(args) => generate::run(args),
         Command::Schema => {
             print_out(&schema_json());
             0

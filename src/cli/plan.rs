@@ -138,7 +138,7 @@ fn pricing(path: &Path) -> Result<Catalogue, String> {
 }
 
 /// Prints diagnostics as `archc check` does, then why the plan stopped; exit code 1.
-fn refuse(loaded: &Loaded, diagnostics: &[Diagnostic], why: &str) -> u8 {
+pub(super) fn refuse(loaded: &Loaded, diagnostics: &[Diagnostic], why: &str) -> u8 {
     let mut err = std::io::stderr().lock();
     for d in diagnostics {
         let _ = write!(
