@@ -5,8 +5,10 @@
 //!
 //! The heavy test that builds and tests the generated workspaces is `generated_build.rs`.
 
+mod common;
+
 use archc_runtime::spec::{GatewaySpec, ServiceSpec};
-use assert_cmd::Command;
+use common::cli::{archc, Run};
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -17,29 +19,6 @@ const EXAMPLES: [&str; 4] = [
     "examples/api-gateway.arch",
     "examples/timeline.arch",
 ];
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn archc(args: &[&str]) -> Run {
-    let out = Command::cargo_bin("archc")
-        .expect("the archc binary")
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("NO_COLOR", "1")
-        .args(args)
-        .output()
-        .expect("run archc");
-    let run = Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    };
-    assert_ne!(run.code, 101, "archc panicked on {args:?}:\n{}", run.stderr);
-    run
-}
 
 /// A fresh, empty scratch directory under the target directory.
 fn scratch(name: &str) -> PathBuf {

@@ -4,8 +4,10 @@
 //!
 //! Every test runs the real binary with `NO_COLOR=1` and never accepts exit code 101.
 
+mod common;
+
 use archc::plan::catalogue::Catalogue;
-use assert_cmd::Command;
+use common::cli::archc;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -15,29 +17,6 @@ const EXAMPLES: [&str; 4] = [
     "examples/api-gateway.arch",
     "examples/timeline.arch",
 ];
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn archc(args: &[&str]) -> Run {
-    let out = Command::cargo_bin("archc")
-        .expect("the archc binary")
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("NO_COLOR", "1")
-        .args(args)
-        .output()
-        .expect("run archc");
-    let run = Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    };
-    assert_ne!(run.code, 101, "archc panicked on {args:?}:\n{}", run.stderr);
-    run
-}
 
 fn ok(args: &[&str]) -> String {
     let run = archc(args);
