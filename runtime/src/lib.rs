@@ -56,6 +56,17 @@ pub mod retry;
 pub mod rng;
 pub mod shard;
 pub mod spec;
+pub mod store;
+
+#[cfg(feature = "server")]
+pub mod backend;
+#[cfg(feature = "server")]
+pub mod cache;
+#[cfg(feature = "server")]
+pub mod http;
+
+#[cfg(feature = "server")]
+pub use async_trait::async_trait;
 
 use std::future::Future;
 use std::pin::Pin;
