@@ -64,6 +64,10 @@ pub mod backend;
 pub mod cache;
 #[cfg(feature = "server")]
 pub mod http;
+#[cfg(feature = "server")]
+pub mod service;
+#[cfg(feature = "server")]
+pub mod testing;
 
 #[cfg(feature = "server")]
 pub use async_trait::async_trait;

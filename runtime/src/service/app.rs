@@ -1,0 +1,578 @@
+//! The service as an axum app: routing by the spec's endpoint paths, then per request
+//! load shedding, rate limits, the body limit, the time budget, the handler (or the
+//! generated behaviour), metrics, the request id and a JSON access log line.
+
+use super::behaviour;
+use super::cache::RowCache;
+use super::data::{DataError, Tables};
+use super::outbound::Outbound;
+use super::workers::Workers;
+use super::{Context, Handlers, Outcome, Request};
+use crate::backend::Backends;
+use crate::clock::SystemClock;
+use crate::http::{log, request_id, respond, Metrics};
+use crate::limit::{
+    check_all, AccessList, Algorithm, LimitKey, Limiter, Policy, Rate, RequestInfo,
+};
+use crate::queue::{Broker, Message};
+use crate::spec::{AlgorithmSpec, EndpointSpec, LimitKeySpec, LimitSpec, RateSpec, ServiceSpec};
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, HashMap};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// What every request and background task shares.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) spec: ServiceSpec,
+    pub(crate) tables: Tables,
+    pub(crate) caches: HashMap<String, RowCache>,
+    pub(crate) broker: Arc<dyn Broker>,
+    pub(crate) outbound: Outbound,
+    pub(crate) metrics: Metrics,
+}
+
+impl Shared {
+    pub(crate) async fn publish(&self, queue: &str, payload: &Value) -> Result<(), DataError> {
+        let spec = self
+            .spec
+            .queues
+            .iter()
+            .find(|q| q.name == queue)
+            .ok_or_else(|| DataError::Unknown(format!("queue `{queue}`")))?;
+        let mut message = Message::new(payload.to_string().into_bytes());
+        if let Some(key) = spec.key.as_ref().and_then(|k| payload.get(k)) {
+            message = message.with_key(match key {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            });
+        }
+        if spec.delay_ms > 0 {
+            message = message.with_delay(Duration::from_millis(spec.delay_ms));
+        }
+        self.broker
+            .publish(queue, message)
+            .await
+            .map(|_| ())
+            .map_err(|e| DataError::Backend(e.to_string()))
+    }
+}
+
+struct Endpoint {
+    spec: EndpointSpec,
+    method: String,
+    segments: Vec<String>,
+    limiters: Vec<Limiter>,
+}
+
+struct Inner {
+    ctx: Context,
+    handlers: Arc<dyn Handlers>,
+    endpoints: Vec<Endpoint>,
+    in_flight: AtomicU32,
+    access_log: AtomicBool,
+    described: Vec<String>,
+    workers: Workers,
+}
+
+/// A built service: an axum [`axum::Router`] plus its background workers.
+#[derive(Clone)]
+pub struct App {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("service", &self.inner.ctx.spec().name)
+            .finish()
+    }
+}
+
+fn rate(r: &RateSpec) -> Result<Rate, String> {
+    Rate::new(r.count, Duration::from_millis(r.per_ms)).map_err(|e| e.to_string())
+}
+
+/// The runtime policy of a `limit` spec (adaptive rates are not applied yet).
+pub(crate) fn policy(spec: &LimitSpec) -> Result<Policy, String> {
+    let mut p = Policy::new(spec.name.clone(), rate(&spec.rate)?);
+    p.key = match &spec.key {
+        LimitKeySpec::Ip => LimitKey::Ip,
+        LimitKeySpec::User => LimitKey::User,
+        LimitKeySpec::ApiKey => LimitKey::ApiKey,
+        LimitKeySpec::Endpoint => LimitKey::Endpoint,
+        LimitKeySpec::Global => LimitKey::Global,
+        LimitKeySpec::Header(h) => LimitKey::Header(h.clone()),
+    };
+    p.algorithm = match spec.algorithm {
+        AlgorithmSpec::FixedWindow => Algorithm::FixedWindow,
+        AlgorithmSpec::SlidingWindow => Algorithm::SlidingWindow,
+        AlgorithmSpec::TokenBucket => Algorithm::TokenBucket,
+        AlgorithmSpec::LeakyBucket => Algorithm::LeakyBucket,
+    };
+    p.burst = (spec.burst > 0).then_some(spec.burst);
+    p.block = Duration::from_millis(spec.block_ms);
+    p.cost = spec.cost.max(1);
+    for (tier, r) in &spec.tiers {
+        p.tiers.insert(tier.clone(), rate(r)?);
+    }
+    for (country, r) in &spec.countries {
+        if country.eq_ignore_ascii_case("default") {
+            p.country_default = Some(rate(r)?);
+        } else {
+            p.countries.insert(country.clone(), rate(r)?);
+        }
+    }
+    p.allow = AccessList::parse(&spec.allow).map_err(|e| e.to_string())?;
+    p.deny = AccessList::parse(&spec.deny).map_err(|e| e.to_string())?;
+    Ok(p)
+}
+
+fn segments(path: &str) -> Vec<String> {
+    path.split('/')
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// The parameters when `path` matches the pattern segments.
+fn matches(pattern: &[String], path: &[&str]) -> Option<BTreeMap<String, String>> {
+    let mut params = BTreeMap::new();
+    for (i, p) in pattern.iter().enumerate() {
+        if p == "*" {
+            return Some(params);
+        }
+        let seg = path.get(i)?;
+        match p.strip_prefix(':') {
+            Some(name) => {
+                params.insert(name.to_string(), (*seg).to_string());
+            }
+            None if p == seg => {}
+            None => return None,
+        }
+    }
+    (pattern.len() == path.len()).then_some(params)
+}
+
+fn query(text: Option<&str>) -> BTreeMap<String, String> {
+    text.unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| match p.split_once('=') {
+            Some((k, v)) => (k.to_string(), v.to_string()),
+            None => (p.to_string(), String::new()),
+        })
+        .collect()
+}
+
+/// A response for `outcome` of a custom handler.
+pub(crate) fn answer(outcome: Outcome) -> Response {
+    let status = |s: u16| StatusCode::from_u16(s).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    match outcome {
+        Outcome::Json(s, v) => (status(s), axum::Json(v)).into_response(),
+        Outcome::Status(s) => status(s).into_response(),
+        Outcome::Text(s, t) => (status(s), t).into_response(),
+        Outcome::Default => StatusCode::NO_CONTENT.into_response(),
+    }
+}
+
+impl App {
+    /// Builds the service over `backends`: routers, caches, limiters, the outbound client.
+    pub async fn build(
+        spec: ServiceSpec,
+        handlers: Arc<dyn Handlers>,
+        backends: Backends,
+    ) -> Result<Self, String> {
+        let metrics = Metrics::new();
+        let tables = Tables::new(&spec.tables, backends.tables.clone());
+        tables.ensure().await.map_err(|e| e.to_string())?;
+        let caches = spec
+            .caches
+            .iter()
+            .map(|c| {
+                (
+                    c.name.clone(),
+                    RowCache::new(c, backends.remote_cache.clone(), &metrics),
+                )
+            })
+            .collect();
+        let local: Arc<dyn crate::limit::LimiterStore> = Arc::new(crate::limit::MemoryStore::new());
+        let mut endpoints = Vec::new();
+        for e in &spec.endpoints {
+            let (Some(method), Some(path)) = (&e.method, &e.path) else {
+                continue;
+            };
+            let mut limiters = Vec::new();
+            for name in &e.limits {
+                let l = spec
+                    .limits
+                    .iter()
+                    .find(|l| &l.name == name)
+                    .ok_or_else(|| format!("endpoint `{}` uses unknown limit `{name}`", e.name))?;
+                let store = if l.distributed {
+                    backends.limits.clone()
+                } else {
+                    local.clone()
+                };
+                let p = policy(l).map_err(|why| format!("limit `{name}`: {why}"))?;
+                limiters.push(
+                    Limiter::new(p, store, Arc::new(SystemClock)).map_err(|e| e.to_string())?,
+                );
+            }
+            endpoints.push(Endpoint {
+                spec: e.clone(),
+                method: method.to_ascii_uppercase(),
+                segments: segments(path),
+                limiters,
+            });
+        }
+        let outbound = Outbound::new(&spec, &metrics);
+        let shared = Arc::new(Shared {
+            spec,
+            tables,
+            caches,
+            broker: backends.broker.clone(),
+            outbound,
+            metrics,
+        });
+        let ctx = Context { shared };
+        Ok(Self {
+            inner: Arc::new(Inner {
+                workers: Workers::new(ctx.clone(), handlers.clone()),
+                ctx,
+                handlers,
+                endpoints,
+                in_flight: AtomicU32::new(0),
+                access_log: AtomicBool::new(false),
+                described: backends.described,
+            }),
+        })
+    }
+
+    /// Turns the JSON access log on or off (off by default, on in [`super::serve`]).
+    pub fn with_access_log(self, on: bool) -> Self {
+        self.inner.access_log.store(on, Ordering::Relaxed);
+        self
+    }
+
+    /// The context handlers get.
+    pub fn context(&self) -> &Context {
+        &self.inner.ctx
+    }
+
+    pub(crate) fn shared(&self) -> &Shared {
+        &self.inner.ctx.shared
+    }
+
+    /// One line per backend.
+    pub fn backends_described(&self) -> Vec<String> {
+        self.inner.described.clone()
+    }
+
+    /// The shutdown switch of the background workers.
+    pub fn shutdown(&self) -> crate::http::shutdown::Shutdown {
+        self.inner.workers.shutdown()
+    }
+
+    /// Starts the consumers, jobs and write-behind flushers.
+    pub fn start_workers(&self) {
+        self.inner.workers.start();
+    }
+
+    /// Stops the workers and waits for what they are doing.
+    pub async fn drain(&self) {
+        self.inner.workers.drain().await;
+    }
+
+    /// The axum router serving every request.
+    pub fn router(&self) -> axum::Router {
+        let app = self.clone();
+        axum::Router::new().fallback(move |req: axum::http::Request<Body>| {
+            let app = app.clone();
+            async move { app.handle(req).await }
+        })
+    }
+
+    /// Answers one request (what the router does, callable in process).
+    pub async fn handle(&self, req: axum::http::Request<Body>) -> Response {
+        let started = Instant::now();
+        let id = request_id::from_headers(req.headers());
+        let method = req.method().as_str().to_string();
+        let path = req.uri().path().to_string();
+        let (mut response, endpoint) = self.route(req, &id).await;
+        if let Ok(v) = HeaderValue::try_from(id.as_str()) {
+            response.headers_mut().insert(request_id::HEADER, v);
+        }
+        let status = response.status().as_u16().to_string();
+        let metrics = &self.shared().metrics;
+        let service = self.shared().spec.name.as_str();
+        let name = endpoint.as_deref().unwrap_or("none");
+        metrics
+            .counter(
+                "http_requests_total",
+                "HTTP requests answered.",
+                &[
+                    ("service", service),
+                    ("endpoint", name),
+                    ("method", &method),
+                    ("status", &status),
+                ],
+            )
+            .inc();
+        metrics
+            .histogram(
+                "http_request_duration_seconds",
+                "Time to answer HTTP requests.",
+                &[("service", service), ("endpoint", name)],
+            )
+            .observe(started.elapsed());
+        if self.inner.access_log.load(Ordering::Relaxed) {
+            log::info(
+                service,
+                "request",
+                &[
+                    ("request_id", id.into()),
+                    ("method", method.into()),
+                    ("path", path.into()),
+                    ("endpoint", name.into()),
+                    ("status", response.status().as_u16().into()),
+                    ("ms", (started.elapsed().as_micros() as f64 / 1000.0).into()),
+                ],
+            );
+        }
+        response
+    }
+
+    async fn route(&self, req: axum::http::Request<Body>, id: &str) -> (Response, Option<String>) {
+        let spec = &self.shared().spec;
+        let path = req.uri().path().to_string();
+        if path == spec.health_path || path == "/health" {
+            return (axum::Json(json!({"status": "ok"})).into_response(), None);
+        }
+        if path == "/ready" {
+            let body = json!({"status": "ready", "backends": self.inner.described});
+            return (axum::Json(body).into_response(), None);
+        }
+        if path == "/metrics" {
+            let text = self.shared().metrics.render();
+            let mut r = text.into_response();
+            r.headers_mut().insert(
+                "content-type",
+                HeaderValue::from_static("text/plain; version=0.0.4"),
+            );
+            return (r, None);
+        }
+        let parts: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        let mut path_matched = false;
+        for (i, e) in self.inner.endpoints.iter().enumerate() {
+            let Some(params) = matches(&e.segments, &parts) else {
+                continue;
+            };
+            path_matched = true;
+            if e.method != req.method().as_str() {
+                continue;
+            }
+            let name = e.spec.name.clone();
+            return (self.run(i, params, req, id).await, Some(name));
+        }
+        let response = if path_matched {
+            respond::error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                format!("{} is not served on {path}", req.method()),
+            )
+        } else {
+            respond::not_found(format!("no endpoint serves {path}"))
+        };
+        (response, None)
+    }
+
+    async fn run(
+        &self,
+        index: usize,
+        params: BTreeMap<String, String>,
+        req: axum::http::Request<Body>,
+        id: &str,
+    ) -> Response {
+        let e = &self.inner.endpoints[index];
+        let spec = &self.shared().spec;
+        let in_flight = self.inner.in_flight.fetch_add(1, Ordering::SeqCst);
+        let _guard = InFlight(&self.inner.in_flight);
+        if let Some(shed) = &spec.shed {
+            if !e.spec.critical && shed.max_in_flight > 0 && in_flight >= shed.max_in_flight {
+                return respond::unavailable("overloaded", "load is being shed", 1);
+            }
+        }
+        let mut info = RequestInfo::new(format!(
+            "{} {}",
+            e.method,
+            e.spec.path.as_deref().unwrap_or("")
+        ));
+        info.ip = client_ip(&req);
+        for (name, value) in req.headers() {
+            if let Ok(v) = value.to_str() {
+                info.headers
+                    .push((name.as_str().to_string(), v.to_string()));
+            }
+        }
+        info.api_key = info.header("x-api-key").map(str::to_string);
+        info.user = info.header("x-user-id").map(str::to_string);
+        info.country = info.header("x-country").map(str::to_string);
+        let mut rate_headers = Vec::new();
+        if !e.limiters.is_empty() {
+            match check_all(&e.limiters, &info).await {
+                Ok(crate::limit::Outcome::Denylisted) => {
+                    return respond::error(
+                        StatusCode::FORBIDDEN,
+                        "forbidden",
+                        "the client is refused",
+                    );
+                }
+                Ok(crate::limit::Outcome::Checked(d)) if !d.allowed => {
+                    let refusing = self.refusing_limit(e, &info).await;
+                    self.shared()
+                        .metrics
+                        .counter(
+                            "rate_limit_rejections_total",
+                            "Requests refused by a rate limit.",
+                            &[
+                                ("service", spec.name.as_str()),
+                                ("limit", refusing.as_str()),
+                            ],
+                        )
+                        .inc();
+                    return respond::rate_limited(&refusing, &d);
+                }
+                Ok(crate::limit::Outcome::Checked(d)) => {
+                    rate_headers = d.headers();
+                    if !d.delay.is_zero() {
+                        tokio::time::sleep(d.delay).await;
+                    }
+                }
+                Ok(crate::limit::Outcome::Allowlisted) => {}
+                Err(why) => {
+                    return respond::unavailable("limiter_unavailable", why.to_string(), 1);
+                }
+            }
+        }
+        let limit = spec.body_limit;
+        let declared = req
+            .headers()
+            .get("content-length")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if limit > 0 && declared.is_some_and(|n| n > limit) {
+            return respond::too_large(limit);
+        }
+        let (parts, body) = req.into_parts();
+        let max = if limit == 0 {
+            usize::MAX
+        } else {
+            usize::try_from(limit).unwrap_or(usize::MAX)
+        };
+        let Ok(body) = axum::body::to_bytes(body, max).await else {
+            return respond::too_large(limit);
+        };
+        let request = Request {
+            method: parts.method,
+            path: parts.uri.path().to_string(),
+            params,
+            query: query(parts.uri.query()),
+            headers: parts.headers,
+            body,
+            request_id: id.to_string(),
+        };
+        let budget = e.spec.timeout_ms;
+        let (handlers, ctx, endpoint) = (
+            self.inner.handlers.clone(),
+            self.inner.ctx.clone(),
+            e.spec.clone(),
+        );
+        let task = tokio::spawn(async move {
+            match handlers
+                .endpoint(&endpoint.name, &ctx, request.clone())
+                .await
+            {
+                Outcome::Default => behaviour::run(&ctx, &endpoint, request).await,
+                other => answer(other),
+            }
+        });
+        let mut response = if budget == 0 {
+            joined(task.await)
+        } else {
+            match tokio::time::timeout(Duration::from_millis(budget), task).await {
+                Ok(r) => joined(r),
+                Err(_) => respond::timeout(budget),
+            }
+        };
+        respond::add_headers(&mut response, &rate_headers);
+        response
+    }
+
+    /// The name of the first limit that refuses `info` (for the metric label and body).
+    async fn refusing_limit(&self, e: &Endpoint, _info: &RequestInfo) -> String {
+        e.limiters
+            .first()
+            .map_or_else(String::new, |l| l.policy().name.clone())
+    }
+}
+
+fn joined(r: Result<Response, tokio::task::JoinError>) -> Response {
+    r.unwrap_or_else(|_| {
+        respond::error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the handler failed",
+        )
+    })
+}
+
+fn client_ip(req: &axum::http::Request<Body>) -> Option<IpAddr> {
+    let forwarded = req
+        .headers()
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .and_then(|v| v.trim().parse().ok());
+    forwarded.or_else(|| {
+        req.extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip())
+    })
+}
+
+struct InFlight<'a>(&'a AtomicU32);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_bind_parameters_and_need_every_segment() {
+        let p = segments("/users/:id");
+        let got = matches(&p, &["users", "7"]).expect("matches");
+        assert_eq!(got.get("id").map(String::as_str), Some("7"));
+        assert!(matches(&p, &["users"]).is_none());
+        assert!(matches(&p, &["users", "7", "x"]).is_none());
+        assert!(matches(&segments("/files/*"), &["files", "a", "b"]).is_some());
+    }
+
+    #[test]
+    fn queries_split_on_ampersands() {
+        let q = query(Some("a=1&b&a=2"));
+        assert_eq!(q.get("a").map(String::as_str), Some("2"));
+        assert_eq!(q.get("b").map(String::as_str), Some(""));
+    }
+}
