@@ -112,7 +112,7 @@ impl TestApp {
         };
         path.split('/')
             .map(|seg| match seg.strip_prefix(':') {
-                Some(name) if name == key => id.to_string(),
+                Some(name) if name == key => id.replace('/', "%2F"),
                 Some(_) => "1".to_string(),
                 None => seg.to_string(),
             })

@@ -151,7 +151,10 @@ fn matches(pattern: &[String], path: &[&str]) -> Option<BTreeMap<String, String>
         let seg = path.get(i)?;
         match p.strip_prefix(':') {
             Some(name) => {
-                params.insert(name.to_string(), (*seg).to_string());
+                params.insert(
+                    name.to_string(),
+                    seg.replace("%2F", "/").replace("%2f", "/"),
+                );
             }
             None if p == seg => {}
             None => return None,

@@ -124,9 +124,12 @@ async fn write(
         {
             c.invalidate(&key).await;
         }
+        if !req.body.is_empty() && serde_json::from_slice::<Value>(&req.body).is_err() {
+            return respond::bad_request("the body is not JSON");
+        }
+        // Deleting is idempotent: a row already gone is still gone.
         return match shared.tables.delete(table, &key).await {
-            Ok(true) => StatusCode::NO_CONTENT.into_response(),
-            Ok(false) => respond::not_found(format!("no row of {table} has key `{key}`")),
+            Ok(_) => StatusCode::NO_CONTENT.into_response(),
             Err(why) => failure(why),
         };
     }
