@@ -453,10 +453,9 @@ impl App {
                     return respond::rate_limited(&refusing, &d);
                 }
                 Ok(crate::limit::Outcome::Checked(d)) => {
+                    // A leaky bucket's smoothing delay is not applied: the request is
+                    // served at once and overflow is refused.
                     rate_headers = d.headers();
-                    if !d.delay.is_zero() {
-                        tokio::time::sleep(d.delay).await;
-                    }
                 }
                 Ok(crate::limit::Outcome::Allowlisted) => {}
                 Err(why) => {
