@@ -30,7 +30,10 @@ fn key_param(e: &EndpointSpec, req: &Request) -> Option<String> {
         return Some(id.to_string());
     }
     let path = e.path.as_deref()?;
-    let last = path.split('/').filter_map(|s| s.strip_prefix(':')).next_back()?;
+    let last = path
+        .split('/')
+        .filter_map(|s| s.strip_prefix(':'))
+        .next_back()?;
     req.param(last).map(str::to_string)
 }
 

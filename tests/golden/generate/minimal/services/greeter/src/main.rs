@@ -4,6 +4,9 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use greeter_service::generated::Dispatch;
+use greeter_service::handlers::Handlers;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let spec = match greeter_service::generated::spec() {
@@ -13,6 +16,6 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let handlers = greeter_service::generated::Dispatch(greeter_service::handlers::Handlers::default());
+    let handlers: Dispatch<Handlers> = Dispatch(Default::default());
     archc_runtime::service::serve(spec, Arc::new(handlers)).await
 }

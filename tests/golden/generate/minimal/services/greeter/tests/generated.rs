@@ -6,8 +6,11 @@
 use archc_runtime::testing::TestApp;
 use serde_json::json;
 use std::sync::Arc;
+
 use greeter_service::generated::{spec, Dispatch, Generated};
 
+// Unused when the service has only consumers.
+#[allow(dead_code)]
 async fn app() -> TestApp {
     let spec = spec().expect("the embedded spec parses");
     TestApp::start(spec, Arc::new(Dispatch(Generated))).await
