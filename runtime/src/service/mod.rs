@@ -2,7 +2,7 @@
 //! behaviour a service has before anyone edits it (`generate.md` §4).
 //!
 //! A generated crate embeds its [`ServiceSpec`] and implements [`Handlers`] (through its
-//! generated trait). [`serve`] runs it on its port with the embedded backends; [`App`] is
+//! generated trait). [`serve`] runs it on its port with the backends the environment names; [`App`] is
 //! the same service in process, which [`crate::testing::TestApp`] drives.
 //!
 //! Every [`Outcome::Default`] runs the generated behaviour: reads go cache → shard router →
@@ -191,8 +191,10 @@ impl Context {
     }
 }
 
-/// Runs the service with the embedded backends on its port (`PORT` overrides it) until
-/// Ctrl-C or SIGTERM, then drains requests, consumers and jobs.
+/// Runs the service on its port (`PORT` overrides it) until Ctrl-C or SIGTERM, then drains
+/// requests, consumers and jobs. The backends are those the environment names
+/// ([`Backends::from_env`]): embedded when no URL is set; a URL that is set but does not
+/// work stops start-up with a message naming its variable.
 pub async fn serve(spec: ServiceSpec, handlers: Arc<dyn Handlers>) -> ExitCode {
     let name = spec.name.clone();
     let port = match crate::http::listen_port(spec.port) {
@@ -202,7 +204,21 @@ pub async fn serve(spec: ServiceSpec, handlers: Arc<dyn Handlers>) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let app = match App::build(spec, handlers, Backends::embedded()).await {
+    let backends = match Backends::from_env(&spec).await {
+        Ok(b) => b,
+        Err(why) => {
+            log::error(
+                &name,
+                "cannot start: backend unavailable",
+                &[
+                    ("variable", why.variable.clone().into()),
+                    ("error", why.to_string().into()),
+                ],
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    let app = match App::build(spec, handlers, backends).await {
         Ok(app) => app.with_access_log(true),
         Err(why) => {
             log::error(&name, "cannot start", &[("error", why.to_string().into())]);

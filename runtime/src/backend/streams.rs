@@ -1,0 +1,498 @@
+//! [`RedisStreams`]: a [`Broker`] on Redis Streams. Each queue is the stream of the same
+//! name, read through the consumer group `archc` (competing consumers across instances):
+//! publish is XADD, receive is XREADGROUP, ack is XACK + XDEL, a retry re-adds the entry
+//! with its attempt raised, and dead letters are XADDed to the dead-letter queue's stream
+//! (`orders.dlq` for `dead_letter = orders.dlq`), where `XRANGE` shows them.
+//!
+//! Delays (message `delay` and retry backoff) park the entry in the sorted set
+//! `QUEUE:delayed` (its fields in the hash `QUEUE:delayed:ID`); receivers move due entries
+//! into the stream with one Lua script. Entries another instance read and never settled
+//! (it crashed) are taken over with XAUTOCLAIM once idle for the claim time (60 s by
+//! default). Streams have no priorities: messages of one queue are delivered in order.
+
+use super::redis::RedisConn;
+use crate::queue::{Broker, BrokerError, Delivery, Message, MessageId};
+use crate::rng::XorShift64;
+use crate::BoxFuture;
+use redis::aio::MultiplexedConnection;
+use redis::{Script, Value};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// The consumer group every instance reads through.
+const GROUP: &str = "archc";
+
+/// Queues on Redis Streams.
+#[derive(Debug)]
+pub struct RedisStreams {
+    conn: RedisConn,
+    consumer: String,
+    claim_idle: Duration,
+    block: Duration,
+    promote: Script,
+    groups: Mutex<HashSet<String>>,
+    in_flight: Mutex<HashMap<(String, MessageId), String>>,
+    idle: Mutex<Vec<MultiplexedConnection>>,
+    rng: Mutex<XorShift64>,
+}
+
+fn backend(e: impl std::fmt::Display) -> BrokerError {
+    BrokerError::Backend(format!("redis streams: {e}"))
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// A stream entry id `MS-SEQ` as a message id: `MS * 1_000_000 + SEQ`.
+fn message_id(entry: &str) -> MessageId {
+    let (ms, seq) = entry.split_once('-').unwrap_or((entry, "0"));
+    let ms: u64 = ms.parse().unwrap_or(0);
+    let seq: u64 = seq.parse().unwrap_or(0);
+    ms.saturating_mul(1_000_000)
+        .saturating_add(seq.min(999_999))
+}
+
+fn text(v: &Value) -> Option<String> {
+    match v {
+        Value::BulkString(b) => Some(String::from_utf8_lossy(b).into_owned()),
+        Value::SimpleString(s) => Some(s.clone()),
+        Value::Int(i) => Some(i.to_string()),
+        _ => None,
+    }
+}
+
+/// The fields a queue entry carries.
+struct Entry {
+    payload: Vec<u8>,
+    key: Option<String>,
+    priority: u8,
+    attempt: u32,
+    headers: BTreeMap<String, String>,
+    id: Option<MessageId>,
+}
+
+impl Entry {
+    fn fields(&self) -> Vec<(&'static str, Vec<u8>)> {
+        let mut out = vec![
+            ("payload", self.payload.clone()),
+            ("priority", self.priority.to_string().into_bytes()),
+            ("attempt", self.attempt.to_string().into_bytes()),
+            (
+                "headers",
+                serde_json::to_vec(&self.headers).unwrap_or_else(|_| b"{}".to_vec()),
+            ),
+        ];
+        if let Some(key) = &self.key {
+            out.push(("key", key.clone().into_bytes()));
+        }
+        if let Some(id) = self.id {
+            out.push(("id", id.to_string().into_bytes()));
+        }
+        out
+    }
+
+    /// Parses `[id, [field, value, ...]]` into the entry id and the delivery.
+    fn parse(queue: &str, value: &Value) -> Option<(String, Delivery)> {
+        let Value::Array(parts) = value else {
+            return None;
+        };
+        let entry = text(parts.first()?)?;
+        let Some(Value::Array(kv)) = parts.get(1) else {
+            return None;
+        };
+        let mut delivery = Delivery {
+            id: message_id(&entry),
+            queue: queue.to_string(),
+            payload: Vec::new(),
+            key: None,
+            priority: 0,
+            attempt: 1,
+            headers: BTreeMap::new(),
+        };
+        for pair in kv.chunks(2) {
+            let [name, value] = pair else { continue };
+            match text(name).as_deref() {
+                Some("payload") => {
+                    if let Value::BulkString(b) = value {
+                        delivery.payload = b.clone();
+                    }
+                }
+                Some("key") => delivery.key = text(value),
+                Some("priority") => {
+                    delivery.priority = text(value).and_then(|t| t.parse().ok()).unwrap_or(0)
+                }
+                Some("attempt") => {
+                    delivery.attempt = text(value).and_then(|t| t.parse().ok()).unwrap_or(1)
+                }
+                Some("id") => {
+                    if let Some(id) = text(value).and_then(|t| t.parse().ok()) {
+                        delivery.id = id;
+                    }
+                }
+                Some("headers") => {
+                    delivery.headers = text(value)
+                        .and_then(|t| serde_json::from_str(&t).ok())
+                        .unwrap_or_default()
+                }
+                _ => {}
+            }
+        }
+        Some((entry, delivery))
+    }
+
+    fn of(delivery: &Delivery) -> Self {
+        Self {
+            payload: delivery.payload.clone(),
+            key: delivery.key.clone(),
+            priority: delivery.priority,
+            attempt: delivery.attempt,
+            headers: delivery.headers.clone(),
+            id: Some(delivery.id),
+        }
+    }
+}
+
+impl RedisStreams {
+    /// Queues on `conn`, this instance's consumer name made unique by pid and a random part.
+    pub fn new(conn: RedisConn) -> Self {
+        let mut rng = XorShift64::from_entropy();
+        let consumer = format!("{}-{:08x}", std::process::id(), rng.next_u64() as u32);
+        Self {
+            conn,
+            consumer,
+            claim_idle: Duration::from_secs(60),
+            block: Duration::from_secs(1),
+            promote: Script::new(include_str!("promote.lua")),
+            groups: Mutex::new(HashSet::new()),
+            in_flight: Mutex::new(HashMap::new()),
+            idle: Mutex::new(Vec::new()),
+            rng: Mutex::new(rng),
+        }
+    }
+
+    /// Sets how long an entry read by another consumer stays unsettled before this one
+    /// takes it over.
+    pub fn with_claim_idle(mut self, idle: Duration) -> Self {
+        self.claim_idle = idle;
+        self
+    }
+
+    /// The consumer name this instance reads as.
+    pub fn consumer(&self) -> &str {
+        &self.consumer
+    }
+
+    fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+        m.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn shared(&self) -> redis::aio::ConnectionManager {
+        self.conn.manager.clone()
+    }
+
+    async fn ensure_group(&self, queue: &str) -> Result<(), BrokerError> {
+        if Self::lock(&self.groups).contains(queue) {
+            return Ok(());
+        }
+        let made: redis::RedisResult<()> = redis::cmd("XGROUP")
+            .arg("CREATE")
+            .arg(queue)
+            .arg(GROUP)
+            .arg("0")
+            .arg("MKSTREAM")
+            .query_async(&mut self.shared())
+            .await;
+        match made {
+            Ok(()) => {}
+            Err(e) if e.code() == Some("BUSYGROUP") => {}
+            Err(e) => return Err(backend(e)),
+        }
+        Self::lock(&self.groups).insert(queue.to_string());
+        Ok(())
+    }
+
+    /// Moves due delayed entries into the stream; the next due time (ms), if any.
+    async fn promote_due(&self, queue: &str) -> Result<Option<u64>, BrokerError> {
+        let next: i64 = self
+            .promote
+            .key(queue)
+            .key(format!("{queue}:delayed"))
+            .arg(now_ms())
+            .invoke_async(&mut self.shared())
+            .await
+            .map_err(backend)?;
+        Ok(u64::try_from(next).ok())
+    }
+
+    fn track(&self, entry: String, delivery: Delivery) -> Delivery {
+        Self::lock(&self.in_flight).insert((delivery.queue.clone(), delivery.id), entry);
+        delivery
+    }
+
+    fn untrack(&self, delivery: &Delivery) -> Result<String, BrokerError> {
+        Self::lock(&self.in_flight)
+            .remove(&(delivery.queue.clone(), delivery.id))
+            .ok_or(BrokerError::UnknownDelivery(delivery.id))
+    }
+
+    /// Takes over one entry left unsettled by a consumer gone quiet, if any.
+    async fn claim(&self, queue: &str) -> Result<Option<Delivery>, BrokerError> {
+        let reply: Value = redis::cmd("XAUTOCLAIM")
+            .arg(queue)
+            .arg(GROUP)
+            .arg(&self.consumer)
+            .arg(u64::try_from(self.claim_idle.as_millis()).unwrap_or(u64::MAX))
+            .arg("0-0")
+            .arg("COUNT")
+            .arg(1)
+            .query_async(&mut self.shared())
+            .await
+            .map_err(backend)?;
+        let Value::Array(parts) = reply else {
+            return Ok(None);
+        };
+        let Some(Value::Array(entries)) = parts.get(1) else {
+            return Ok(None);
+        };
+        Ok(entries
+            .iter()
+            .find_map(|e| Entry::parse(queue, e))
+            .map(|(entry, d)| self.track(entry, d)))
+    }
+
+    async fn read(&self, queue: &str, block: Duration) -> Result<Option<Delivery>, BrokerError> {
+        let pooled = Self::lock(&self.idle).pop();
+        let mut conn = match pooled {
+            Some(c) => c,
+            None => self.conn.dedicated().await.map_err(backend)?,
+        };
+        let reply: Value = redis::cmd("XREADGROUP")
+            .arg("GROUP")
+            .arg(GROUP)
+            .arg(&self.consumer)
+            .arg("COUNT")
+            .arg(1)
+            .arg("BLOCK")
+            .arg(u64::try_from(block.as_millis()).unwrap_or(1).max(1))
+            .arg("STREAMS")
+            .arg(queue)
+            .arg(">")
+            .query_async(&mut conn)
+            .await
+            .map_err(backend)?;
+        // Only a connection whose command completed goes back: a dropped future leaves its
+        // connection mid-command, and it is dropped with it.
+        Self::lock(&self.idle).push(conn);
+        // Reply: [[stream, [entry, ...]]] (RESP2) or {stream: [entry, ...]} (RESP3).
+        let entries = match reply {
+            Value::Array(streams) => streams.into_iter().find_map(|s| match s {
+                Value::Array(mut pair) if pair.len() == 2 => pair.pop(),
+                _ => None,
+            }),
+            Value::Map(streams) => streams.into_iter().next().map(|(_, v)| v),
+            _ => None,
+        };
+        let Some(Value::Array(entries)) = entries else {
+            return Ok(None);
+        };
+        Ok(entries
+            .iter()
+            .find_map(|e| Entry::parse(queue, e))
+            .map(|(entry, d)| self.track(entry, d)))
+    }
+
+    /// Adds commands that put `entry` into `queue` now or after `delay` to `pipe`.
+    fn add_entry(&self, pipe: &mut redis::Pipeline, queue: &str, entry: &Entry, delay: Duration) {
+        if delay.is_zero() {
+            let mut cmd = redis::cmd("XADD");
+            cmd.arg(queue).arg("*");
+            for (name, value) in entry.fields() {
+                cmd.arg(name).arg(value);
+            }
+            pipe.add_command(cmd).ignore();
+        } else {
+            let nonce = Self::lock(&self.rng).next_u64();
+            let id = format!("{}-{nonce:016x}", now_ms());
+            let due = now_ms().saturating_add(u64::try_from(delay.as_millis()).unwrap_or(u64::MAX));
+            let mut hset = redis::cmd("HSET");
+            hset.arg(format!("{queue}:delayed:{id}"));
+            for (name, value) in entry.fields() {
+                hset.arg(name).arg(value);
+            }
+            pipe.add_command(hset).ignore();
+            pipe.cmd("ZADD")
+                .arg(format!("{queue}:delayed"))
+                .arg(due)
+                .arg(id)
+                .ignore();
+        }
+    }
+
+    async fn settle_with(
+        &self,
+        delivery: &Delivery,
+        then: impl FnOnce(&mut redis::Pipeline),
+    ) -> Result<(), BrokerError> {
+        let entry = self.untrack(delivery)?;
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        then(&mut pipe);
+        pipe.cmd("XACK")
+            .arg(&delivery.queue)
+            .arg(GROUP)
+            .arg(&entry)
+            .ignore();
+        pipe.cmd("XDEL").arg(&delivery.queue).arg(&entry).ignore();
+        pipe.query_async::<()>(&mut self.shared())
+            .await
+            .map_err(backend)
+    }
+}
+
+impl Broker for RedisStreams {
+    fn publish<'a>(
+        &'a self,
+        queue: &'a str,
+        message: Message,
+    ) -> BoxFuture<'a, Result<MessageId, BrokerError>> {
+        Box::pin(async move {
+            let mut entry = Entry {
+                payload: message.payload,
+                key: message.key,
+                priority: message.priority,
+                attempt: 1,
+                headers: message.headers,
+                id: None,
+            };
+            if message.delay.is_zero() {
+                let mut cmd = redis::cmd("XADD");
+                cmd.arg(queue).arg("*");
+                for (name, value) in entry.fields() {
+                    cmd.arg(name).arg(value);
+                }
+                let id: String = cmd.query_async(&mut self.shared()).await.map_err(backend)?;
+                return Ok(message_id(&id));
+            }
+            let id = now_ms()
+                .saturating_mul(1_000_000)
+                .saturating_add(Self::lock(&self.rng).below(1_000_000));
+            entry.id = Some(id);
+            let mut pipe = redis::pipe();
+            pipe.atomic();
+            self.add_entry(&mut pipe, queue, &entry, message.delay);
+            pipe.query_async::<()>(&mut self.shared())
+                .await
+                .map_err(backend)?;
+            Ok(id)
+        })
+    }
+
+    fn receive<'a>(&'a self, queue: &'a str) -> BoxFuture<'a, Result<Delivery, BrokerError>> {
+        Box::pin(async move {
+            self.ensure_group(queue).await?;
+            loop {
+                let next_due = self.promote_due(queue).await?;
+                if let Some(d) = self.claim(queue).await? {
+                    return Ok(d);
+                }
+                let block = match next_due {
+                    Some(due) => {
+                        Duration::from_millis(due.saturating_sub(now_ms()).max(5)).min(self.block)
+                    }
+                    None => self.block,
+                };
+                if let Some(d) = self.read(queue, block).await? {
+                    return Ok(d);
+                }
+            }
+        })
+    }
+
+    fn ack<'a>(&'a self, delivery: &'a Delivery) -> BoxFuture<'a, Result<(), BrokerError>> {
+        Box::pin(self.settle_with(delivery, |_| {}))
+    }
+
+    fn retry<'a>(
+        &'a self,
+        delivery: &'a Delivery,
+        delay: Duration,
+        error: &'a str,
+    ) -> BoxFuture<'a, Result<(), BrokerError>> {
+        let mut entry = Entry::of(delivery);
+        entry.attempt += 1;
+        entry
+            .headers
+            .insert("x-last-error".into(), error.to_string());
+        Box::pin(async move {
+            self.settle_with(delivery, |pipe| {
+                self.add_entry(pipe, &delivery.queue, &entry, delay)
+            })
+            .await
+        })
+    }
+
+    fn dead_letter<'a>(
+        &'a self,
+        delivery: &'a Delivery,
+        dead_letter: &'a str,
+        reason: &'a str,
+    ) -> BoxFuture<'a, Result<(), BrokerError>> {
+        let mut entry = Entry::of(delivery);
+        entry.attempt = 1;
+        let headers = &mut entry.headers;
+        headers.insert("x-dead-letter-reason".into(), reason.to_string());
+        headers.insert("x-original-queue".into(), delivery.queue.clone());
+        headers.insert("x-attempts".into(), delivery.attempt.to_string());
+        Box::pin(async move {
+            self.settle_with(delivery, |pipe| {
+                self.add_entry(pipe, dead_letter, &entry, Duration::ZERO)
+            })
+            .await
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entry_ids_become_message_ids() {
+        assert_eq!(message_id("1704067200000-3"), 1_704_067_200_000_000_003);
+        assert_eq!(message_id("garbage"), 0);
+    }
+
+    #[test]
+    fn entries_parse_back_from_their_fields() {
+        let mut headers = BTreeMap::new();
+        headers.insert("x-last-error".to_string(), "boom".to_string());
+        let entry = Entry {
+            payload: vec![0, 159, 146, 150],
+            key: Some("k".into()),
+            priority: 2,
+            attempt: 3,
+            headers,
+            id: Some(42),
+        };
+        let fields = entry
+            .fields()
+            .into_iter()
+            .flat_map(|(n, v)| [Value::BulkString(n.into()), Value::BulkString(v)])
+            .collect();
+        let value = Value::Array(vec![
+            Value::BulkString(b"1-1".to_vec()),
+            Value::Array(fields),
+        ]);
+        let (id, d) = Entry::parse("q", &value).expect("parses");
+        assert_eq!(id, "1-1");
+        assert_eq!((d.id, d.attempt, d.priority), (42, 3, 2));
+        assert_eq!(d.payload, vec![0, 159, 146, 150]);
+        assert_eq!(d.key.as_deref(), Some("k"));
+        assert_eq!(d.headers["x-last-error"], "boom");
+        assert!(Entry::parse("q", &Value::Nil).is_none());
+    }
+}

@@ -1,0 +1,263 @@
+//! The Redis backends against a real `redis-server` on loopback: the Lua rate limiter
+//! agrees with the in-memory algorithms and is shared between stores, the cache layer
+//! honours TTLs, and the Redis Streams broker delivers, retries, dead-letters and takes
+//! over stale deliveries.
+
+#[path = "support/servers.rs"]
+mod servers;
+
+use archc_runtime::backend::redis::{RedisCache, RedisConn, RedisLimits};
+use archc_runtime::backend::streams::RedisStreams;
+use archc_runtime::cache::RemoteCache;
+use archc_runtime::limit::{Algorithm, LimiterStore, MemoryStore, Rate, Spec};
+use archc_runtime::queue::{Broker, Consumer, ConsumerConfig, HandlerError, Message, Settled};
+use archc_runtime::retry::Backoff;
+use archc_runtime::rng::XorShift64;
+use servers::Redis;
+use std::sync::Arc;
+use std::time::Duration;
+
+async fn connect(redis: &Redis) -> RedisConn {
+    RedisConn::connect(&redis.url()).await.expect("connects")
+}
+
+const T0: Duration = Duration::from_secs(1_704_067_200);
+
+fn close(a: Duration, b: Duration) -> bool {
+    let d = if a > b { a - b } else { b - a };
+    d <= Duration::from_micros(1)
+}
+
+#[tokio::test]
+async fn the_lua_algorithms_decide_like_the_in_memory_ones() {
+    let Some(redis) = Redis::start() else { return };
+    let conn = connect(&redis).await;
+    let lua = RedisLimits::with_prefix(conn, "t:");
+    let mut rng = XorShift64::new(7);
+    let algorithms = [
+        Algorithm::FixedWindow,
+        Algorithm::SlidingWindow,
+        Algorithm::TokenBucket,
+        Algorithm::LeakyBucket,
+    ];
+    let mut compared = 0;
+    for (round, algorithm) in algorithms.iter().cycle().take(16).enumerate() {
+        let spec = Spec {
+            algorithm: *algorithm,
+            rate: Rate::new(
+                1 + rng.below(10),
+                Duration::from_millis(100 + rng.below(900)),
+            )
+            .expect("a rate"),
+            burst: 1 + rng.below(5),
+            block: if round % 3 == 0 {
+                Duration::from_millis(rng.below(500))
+            } else {
+                Duration::ZERO
+            },
+        };
+        let memory = MemoryStore::new();
+        let key = format!("k{round}");
+        let mut now = T0;
+        for step in 0..60 {
+            now += Duration::from_micros(rng.below(150_000));
+            let cost = 1 + rng.below(3);
+            let want = memory.acquire_now(&key, &spec, cost, now);
+            let got = lua
+                .acquire(&key, &spec, cost, now)
+                .await
+                .expect("script runs");
+            let same = got.allowed == want.allowed
+                && got.limit == want.limit
+                && got.remaining == want.remaining
+                && close(got.reset_after, want.reset_after)
+                && close(got.retry_after, want.retry_after)
+                && close(got.delay, want.delay);
+            assert!(
+                same,
+                "{spec:?} step {step} cost {cost}: redis {got:?}, memory {want:?}"
+            );
+            compared += 1;
+        }
+    }
+    assert_eq!(compared, 960);
+    // Keys expire once idle: none is kept forever.
+    let ttl = redis.cli(&["PTTL", "t:k0"]);
+    assert!(ttl.trim().parse::<i64>().is_ok_and(|t| t > 0), "PTTL {ttl}");
+}
+
+#[tokio::test]
+async fn two_stores_on_one_server_share_the_quota() {
+    let Some(redis) = Redis::start() else { return };
+    let a = Arc::new(RedisLimits::new(connect(&redis).await));
+    let b = Arc::new(RedisLimits::new(connect(&redis).await));
+    let spec = Spec {
+        algorithm: Algorithm::FixedWindow,
+        rate: Rate::per_minute(25),
+        burst: 1,
+        block: Duration::ZERO,
+    };
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..60 {
+        let store = if i % 2 == 0 { a.clone() } else { b.clone() };
+        tasks.spawn(async move {
+            store
+                .acquire("global", &spec, 1, T0)
+                .await
+                .expect("decides")
+                .allowed
+        });
+    }
+    let mut admitted = 0;
+    while let Some(allowed) = tasks.join_next().await {
+        admitted += usize::from(allowed.expect("task"));
+    }
+    assert_eq!(admitted, 25);
+}
+
+#[tokio::test]
+async fn the_cache_layer_keeps_values_for_their_ttl() {
+    let Some(redis) = Redis::start() else { return };
+    let cache = RedisCache::new(connect(&redis).await);
+    cache
+        .set(
+            "row:1",
+            b"{\"id\":1}".to_vec(),
+            Some(Duration::from_millis(150)),
+        )
+        .await
+        .expect("set");
+    assert_eq!(
+        cache.get("row:1").await.expect("get"),
+        Some(b"{\"id\":1}".to_vec())
+    );
+    assert_eq!(redis.cli(&["EXISTS", "archc:cache:row:1"]).trim(), "1");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(cache.get("row:1").await.expect("get"), None);
+    cache.set("row:2", b"x".to_vec(), None).await.expect("set");
+    assert_eq!(redis.cli(&["PTTL", "archc:cache:row:2"]).trim(), "-1");
+    cache.delete("row:2").await.expect("delete");
+    assert_eq!(cache.get("row:2").await.expect("get"), None);
+}
+
+#[tokio::test]
+async fn streams_deliver_retry_and_dead_letter() {
+    let Some(redis) = Redis::start() else { return };
+    let broker = RedisStreams::new(connect(&redis).await);
+    broker
+        .publish("orders", Message::new("first").with_key("k1"))
+        .await
+        .expect("publish");
+    let d = broker.receive("orders").await.expect("receive");
+    assert_eq!((d.payload.as_slice(), d.attempt), (&b"first"[..], 1));
+    assert_eq!(d.key.as_deref(), Some("k1"));
+    broker
+        .retry(&d, Duration::from_millis(200), "boom")
+        .await
+        .expect("retry");
+    // Settled once only.
+    assert!(broker.ack(&d).await.is_err());
+    let started = std::time::Instant::now();
+    let again = broker.receive("orders").await.expect("receive again");
+    assert!(
+        started.elapsed() >= Duration::from_millis(150),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!((again.id, again.attempt), (d.id, 2));
+    assert_eq!(again.headers["x-last-error"], "boom");
+    broker
+        .dead_letter(&again, "orders.dlq", "no")
+        .await
+        .expect("dead letter");
+    let dlq = redis.cli(&["XRANGE", "orders.dlq", "-", "+"]);
+    assert!(
+        dlq.contains("first") && dlq.contains("x-original-queue"),
+        "{dlq}"
+    );
+    // The source stream is empty and nothing is pending.
+    assert_eq!(redis.cli(&["XLEN", "orders"]).trim(), "0");
+    let pending = redis.cli(&["XPENDING", "orders", "archc"]);
+    assert!(pending.starts_with('0'), "{pending}");
+}
+
+#[tokio::test]
+async fn a_failing_consumer_dead_letters_after_the_declared_attempts() {
+    let Some(redis) = Redis::start() else { return };
+    let broker: Arc<dyn Broker> = Arc::new(RedisStreams::new(connect(&redis).await));
+    let config = ConsumerConfig {
+        concurrency: 1,
+        retry: archc_runtime::queue::RetrySettings {
+            attempts: 2,
+            backoff: Backoff::Fixed(Duration::from_millis(20)),
+            jitter: 0.0,
+        },
+        dead_letter: Some("jobs.dlq".into()),
+        ..ConsumerConfig::default()
+    };
+    let consumer = Consumer::new(broker.clone(), "jobs", config);
+    broker
+        .publish("jobs", Message::new("work"))
+        .await
+        .expect("publish");
+    let fail = |_| async { Err(HandlerError::transient("down")) };
+    let mut settled = Vec::new();
+    for _ in 0..3 {
+        let (_, s) = consumer.process_one(&fail).await.expect("processed");
+        settled.push(s);
+    }
+    assert!(matches!(settled[0], Settled::Retried { .. }));
+    assert!(matches!(settled[1], Settled::Retried { .. }));
+    assert_eq!(settled[2], Settled::DeadLettered);
+    let dlq = redis.cli(&["XRANGE", "jobs.dlq", "-", "+"]);
+    assert!(dlq.contains("\"x-attempts\":\"3\""), "{dlq}");
+    assert!(dlq.contains("exhausted"), "{dlq}");
+}
+
+#[tokio::test]
+async fn a_delivery_left_unsettled_is_taken_over_by_another_instance() {
+    let Some(redis) = Redis::start() else { return };
+    let crashed = RedisStreams::new(connect(&redis).await);
+    let survivor =
+        RedisStreams::new(connect(&redis).await).with_claim_idle(Duration::from_millis(100));
+    assert_ne!(crashed.consumer(), survivor.consumer());
+    crashed
+        .publish("mail", Message::new("hello"))
+        .await
+        .expect("publish");
+    let lost = crashed.receive("mail").await.expect("receive");
+    drop(crashed);
+    let taken = tokio::time::timeout(Duration::from_secs(5), survivor.receive("mail"))
+        .await
+        .expect("claimed in time")
+        .expect("receive");
+    assert_eq!(
+        (taken.id, taken.payload.clone()),
+        (lost.id, b"hello".to_vec())
+    );
+    survivor.ack(&taken).await.expect("ack");
+    assert_eq!(redis.cli(&["XLEN", "mail"]).trim(), "0");
+}
+
+#[tokio::test]
+async fn a_delayed_message_waits_in_the_sorted_set() {
+    let Some(redis) = Redis::start() else { return };
+    let broker = RedisStreams::new(connect(&redis).await);
+    broker
+        .publish(
+            "later",
+            Message::new("x").with_delay(Duration::from_millis(300)),
+        )
+        .await
+        .expect("publish");
+    assert_eq!(redis.cli(&["ZCARD", "later:delayed"]).trim(), "1");
+    let started = std::time::Instant::now();
+    let d = broker.receive("later").await.expect("receive");
+    assert!(
+        started.elapsed() >= Duration::from_millis(250),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(d.payload, b"x");
+    assert_eq!(redis.cli(&["ZCARD", "later:delayed"]).trim(), "0");
+}

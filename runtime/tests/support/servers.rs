@@ -1,0 +1,267 @@
+//! Throwaway Redis and PostgreSQL servers on loopback for tests, stopped when dropped.
+//! std only, so archc's own tests can include this file too (`#[path]`).
+//!
+//! A missing server binary makes [`tool`] fail the test when `CI` is set (CI must have
+//! it) and skip it with a printed reason otherwise.
+
+#![allow(dead_code)]
+
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The path of `name` on PATH or in PostgreSQL's versioned bin directories. None (and a
+/// printed reason) when missing locally; a panic when missing under CI.
+pub fn tool(name: &str) -> Option<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect())
+        .unwrap_or_default();
+    if let Ok(versions) = std::fs::read_dir("/usr/lib/postgresql") {
+        let mut found: Vec<PathBuf> = versions.flatten().map(|v| v.path().join("bin")).collect();
+        found.sort();
+        dirs.extend(found.into_iter().rev());
+    }
+    if let Some(path) = dirs.iter().map(|d| d.join(name)).find(|p| p.is_file()) {
+        return Some(path);
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!("`{name}` is required under CI (install redis-server / postgresql)");
+    }
+    eprintln!("skipped: `{name}` is not installed");
+    None
+}
+
+/// A free loopback port (bound, then released).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+fn wait_for_port(port: u16, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "{what} did not listen on {port}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A `redis-server` with no persistence.
+pub struct Redis {
+    child: Child,
+    /// Its port.
+    pub port: u16,
+}
+
+impl Redis {
+    /// Starts one, or None when redis-server is not installed (see [`tool`]).
+    pub fn start() -> Option<Self> {
+        let bin = tool("redis-server")?;
+        let port = free_port();
+        let child = Command::new(bin)
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+            ])
+            .args(["--appendonly", "no"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server starts");
+        wait_for_port(port, "redis-server");
+        Some(Self { child, port })
+    }
+
+    /// `redis://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Runs `redis-cli ARGS` against it and returns its output.
+    pub fn cli(&self, args: &[&str]) -> String {
+        let bin = tool("redis-cli").expect("redis-cli comes with redis-server");
+        let out = Command::new(bin)
+            .args(["-p", &self.port.to_string()])
+            .args(args)
+            .output()
+            .expect("redis-cli runs");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A PostgreSQL cluster in a temporary directory, trusting local connections, run as the
+/// `postgres` user when the tests run as root (PostgreSQL refuses to run as root).
+pub struct Postgres {
+    dir: PathBuf,
+    pg_ctl: PathBuf,
+    as_postgres: bool,
+    /// Its port.
+    pub port: u16,
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+fn run(bin: &Path, args: &[&str], as_postgres: bool) -> std::process::Output {
+    let mut cmd = if as_postgres {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--"]).arg(bin);
+        c
+    } else {
+        Command::new(bin)
+    };
+    cmd.args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("{} runs: {e}", bin.display()))
+}
+
+impl Postgres {
+    /// Starts one with the databases `dbs`, or None when PostgreSQL is not installed.
+    pub fn start(dbs: &[&str]) -> Option<Self> {
+        let initdb = tool("initdb")?;
+        let pg_ctl = tool("pg_ctl")?;
+        let createdb = tool("createdb")?;
+        let port = free_port();
+        let as_postgres = is_root();
+        let dir = std::env::temp_dir().join(format!("archc-pg-{}-{port}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        if as_postgres {
+            let ok = Command::new("chown")
+                .args(["postgres:postgres"])
+                .arg(&dir)
+                .status()
+                .is_ok_and(|s| s.success());
+            assert!(ok, "chown of {} to postgres", dir.display());
+        }
+        let data = dir.join("data");
+        let data_s = data.to_string_lossy().into_owned();
+        let dir_s = dir.to_string_lossy().into_owned();
+        let out = run(
+            &initdb,
+            &[
+                "-D",
+                &data_s,
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+            ],
+            as_postgres,
+        );
+        assert!(
+            out.status.success(),
+            "initdb: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let options = format!("-p {port} -k {dir_s} -c listen_addresses=127.0.0.1 -c fsync=off");
+        let log = dir.join("log").to_string_lossy().into_owned();
+        let out = run(
+            &pg_ctl,
+            &[
+                "-D", &data_s, "-o", &options, "-l", &log, "-w", "-t", "30", "start",
+            ],
+            as_postgres,
+        );
+        let server = Self {
+            dir,
+            pg_ctl,
+            as_postgres,
+            port,
+        };
+        assert!(
+            out.status.success(),
+            "pg_ctl start: {}{}",
+            String::from_utf8_lossy(&out.stderr),
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        for db in dbs {
+            let out = run(
+                &createdb,
+                &[
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    &port.to_string(),
+                    "-U",
+                    "postgres",
+                    db,
+                ],
+                as_postgres,
+            );
+            assert!(
+                out.status.success(),
+                "createdb {db}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Some(server)
+    }
+
+    /// `postgres://postgres@127.0.0.1:PORT/DB`.
+    pub fn url(&self, db: &str) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/{db}", self.port)
+    }
+
+    /// Runs one SQL statement with `psql` on `db` and returns its unaligned output.
+    pub fn psql(&self, db: &str, sql: &str) -> String {
+        let bin = tool("psql").expect("psql comes with postgresql");
+        let port = self.port.to_string();
+        let out = run(
+            &bin,
+            &[
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &port,
+                "-U",
+                "postgres",
+                "-d",
+                db,
+                "-At",
+                "-c",
+                sql,
+            ],
+            self.as_postgres,
+        );
+        assert!(
+            out.status.success(),
+            "psql: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        let data = self.dir.join("data").to_string_lossy().into_owned();
+        let _ = run(
+            &self.pg_ctl,
+            &["-D", &data, "-m", "immediate", "stop"],
+            self.as_postgres,
+        );
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
