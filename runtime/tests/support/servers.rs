@@ -265,3 +265,82 @@ impl Drop for Postgres {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
+
+/// A RabbitMQ node in a temporary directory on free ports (slow: about 6 s to start).
+/// `rabbitmq-server` drops to the `rabbitmq` user when started as root, so the directory
+/// is given to that user.
+pub struct Rabbit {
+    dir: PathBuf,
+    child: Child,
+    node: String,
+    /// Its AMQP port.
+    pub port: u16,
+}
+
+impl Rabbit {
+    /// Starts one, or None when rabbitmq-server is not installed.
+    pub fn start() -> Option<Self> {
+        let bin = tool("rabbitmq-server")?;
+        let port = free_port();
+        let dist = free_port();
+        let dir = std::env::temp_dir().join(format!("archc-rmq-{}-{port}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        if is_root() {
+            let _ = Command::new("chown")
+                .arg("rabbitmq:rabbitmq")
+                .arg(&dir)
+                .status();
+        }
+        let node = format!("archc{port}@localhost");
+        let d = |sub: &str| dir.join(sub).to_string_lossy().into_owned();
+        let child = Command::new(bin)
+            .current_dir(&dir)
+            .env("RABBITMQ_NODE_PORT", port.to_string())
+            .env("RABBITMQ_DIST_PORT", dist.to_string())
+            .env("RABBITMQ_NODENAME", &node)
+            .env("RABBITMQ_MNESIA_BASE", d("mnesia"))
+            .env("RABBITMQ_LOG_BASE", d("log"))
+            .env("RABBITMQ_ENABLED_PLUGINS_FILE", d("plugins"))
+            .env("RABBITMQ_CONFIG_FILE", d("rabbitmq"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("rabbitmq-server starts");
+        let server = Self {
+            dir,
+            child,
+            node,
+            port,
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "rabbitmq-server did not listen on {port}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        Some(server)
+    }
+
+    /// `amqp://guest:guest@127.0.0.1:PORT/%2f`.
+    pub fn url(&self) -> String {
+        format!("amqp://guest:guest@127.0.0.1:{}/%2f", self.port)
+    }
+}
+
+impl Drop for Rabbit {
+    fn drop(&mut self) {
+        if let Some(ctl) = tool("rabbitmqctl") {
+            let _ = Command::new(ctl)
+                .args(["-n", &self.node, "stop"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
