@@ -17,6 +17,8 @@ pub fn tool(name: &str) -> Option<PathBuf> {
     let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
         .map(|p| std::env::split_paths(&p).collect())
         .unwrap_or_default();
+    // Root's PATH may lack sbin (rabbitmq-server lives there on Debian).
+    dirs.extend(["/usr/sbin", "/usr/local/sbin", "/usr/lib/rabbitmq/bin"].map(PathBuf::from));
     if let Ok(versions) = std::fs::read_dir("/usr/lib/postgresql") {
         let mut found: Vec<PathBuf> = versions.flatten().map(|v| v.path().join("bin")).collect();
         found.sort();
@@ -26,7 +28,9 @@ pub fn tool(name: &str) -> Option<PathBuf> {
         return Some(path);
     }
     if std::env::var_os("CI").is_some() {
-        panic!("`{name}` is required under CI (install redis-server / postgresql)");
+        panic!(
+            "`{name}` is required under CI (apt-get install redis-server postgresql rabbitmq-server)"
+        );
     }
     eprintln!("skipped: `{name}` is not installed");
     None
