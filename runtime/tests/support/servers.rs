@@ -62,8 +62,12 @@ pub struct Redis {
 impl Redis {
     /// Starts one, or None when redis-server is not installed (see [`tool`]).
     pub fn start() -> Option<Self> {
+        Self::start_on(free_port())
+    }
+
+    /// Starts one on `port` (a restart of a stopped one keeps its URL).
+    pub fn start_on(port: u16) -> Option<Self> {
         let bin = tool("redis-server")?;
-        let port = free_port();
         let child = Command::new(bin)
             .args([
                 "--port",
