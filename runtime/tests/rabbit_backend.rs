@@ -33,7 +33,7 @@ async fn within<T>(f: impl std::future::Future<Output = T>) -> T {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rabbitmq_queues_deliver_retry_and_dead_letter() {
-    let Some(rabbit) = Rabbit::start() else {
+    let Some(mut rabbit) = Rabbit::start() else {
         return;
     };
     let specs = [queue("orders", 5), queue("jobs", 0)];
@@ -162,4 +162,19 @@ async fn rabbitmq_queues_deliver_retry_and_dead_letter() {
     }
     seen.sort();
     assert_eq!(seen, ["m0", "m1", "m2", "m3", "m4", "m5"]);
+
+    // The node restarts: a waiting receiver and the next publish open a new connection.
+    let waiting = {
+        let broker = broker.clone();
+        tokio::spawn(async move { broker.receive("jobs").await })
+    };
+    rabbit.restart();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while broker.publish("jobs", Message::new("after")).await.is_err() {
+        assert!(Instant::now() < deadline, "publishing never recovered");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let d = within(waiting).await.expect("task").expect("receive");
+    assert_eq!(d.payload, b"after");
+    broker.ack(&d).await.expect("ack after the restart");
 }

@@ -281,14 +281,42 @@ pub struct Rabbit {
     dir: PathBuf,
     child: Child,
     node: String,
+    dist: u16,
     /// Its AMQP port.
     pub port: u16,
+}
+
+fn spawn_rabbit(dir: &Path, node: &str, port: u16, dist: u16) -> Child {
+    let bin = tool("rabbitmq-server").expect("checked by the caller");
+    let d = |sub: &str| dir.join(sub).to_string_lossy().into_owned();
+    let child = Command::new(bin)
+        .current_dir(dir)
+        .env("RABBITMQ_NODE_PORT", port.to_string())
+        .env("RABBITMQ_DIST_PORT", dist.to_string())
+        .env("RABBITMQ_NODENAME", node)
+        .env("RABBITMQ_MNESIA_BASE", d("mnesia"))
+        .env("RABBITMQ_LOG_BASE", d("log"))
+        .env("RABBITMQ_ENABLED_PLUGINS_FILE", d("plugins"))
+        .env("RABBITMQ_CONFIG_FILE", d("rabbitmq"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("rabbitmq-server starts");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "rabbitmq-server did not listen on {port}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    child
 }
 
 impl Rabbit {
     /// Starts one, or None when rabbitmq-server is not installed.
     pub fn start() -> Option<Self> {
-        let bin = tool("rabbitmq-server")?;
+        tool("rabbitmq-server")?;
         let port = free_port();
         let dist = free_port();
         let dir = std::env::temp_dir().join(format!("archc-rmq-{}-{port}", std::process::id()));
@@ -301,45 +329,28 @@ impl Rabbit {
                 .status();
         }
         let node = format!("archc{port}@localhost");
-        let d = |sub: &str| dir.join(sub).to_string_lossy().into_owned();
-        let child = Command::new(bin)
-            .current_dir(&dir)
-            .env("RABBITMQ_NODE_PORT", port.to_string())
-            .env("RABBITMQ_DIST_PORT", dist.to_string())
-            .env("RABBITMQ_NODENAME", &node)
-            .env("RABBITMQ_MNESIA_BASE", d("mnesia"))
-            .env("RABBITMQ_LOG_BASE", d("log"))
-            .env("RABBITMQ_ENABLED_PLUGINS_FILE", d("plugins"))
-            .env("RABBITMQ_CONFIG_FILE", d("rabbitmq"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("rabbitmq-server starts");
-        let server = Self {
+        let child = spawn_rabbit(&dir, &node, port, dist);
+        Some(Self {
             dir,
             child,
             node,
+            dist,
             port,
-        };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "rabbitmq-server did not listen on {port}"
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        Some(server)
+        })
     }
 
     /// `amqp://guest:guest@127.0.0.1:PORT/%2f`.
     pub fn url(&self) -> String {
         format!("amqp://guest:guest@127.0.0.1:{}/%2f", self.port)
     }
-}
 
-impl Drop for Rabbit {
-    fn drop(&mut self) {
+    /// Stops the node and starts it again on the same port and data (durable queues stay).
+    pub fn restart(&mut self) {
+        self.stop();
+        self.child = spawn_rabbit(&self.dir, &self.node, self.port, self.dist);
+    }
+
+    fn stop(&mut self) {
         if let Some(ctl) = tool("rabbitmqctl") {
             let _ = Command::new(ctl)
                 .args(["-n", &self.node, "stop"])
@@ -349,6 +360,12 @@ impl Drop for Rabbit {
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+impl Drop for Rabbit {
+    fn drop(&mut self) {
+        self.stop();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
