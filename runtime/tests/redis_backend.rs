@@ -261,3 +261,41 @@ async fn a_delayed_message_waits_in_the_sorted_set() {
     assert_eq!(d.payload, b"x");
     assert_eq!(redis.cli(&["ZCARD", "later:delayed"]).trim(), "0");
 }
+
+#[tokio::test]
+async fn a_receiver_rides_out_a_redis_restart() {
+    let Some(redis) = Redis::start() else { return };
+    let port = redis.port;
+    let broker = Arc::new(RedisStreams::new(connect(&redis).await));
+    broker
+        .publish("q", Message::new("before"))
+        .await
+        .expect("publish");
+    let d = broker.receive("q").await.expect("receive");
+    broker.ack(&d).await.expect("ack");
+    // The server goes away (without persistence: the stream and its group are lost)…
+    drop(redis);
+    let waiting = {
+        let broker = broker.clone();
+        tokio::spawn(async move { broker.receive("q").await })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // …and comes back on the same port.
+    let redis = Redis::start_on(port).expect("restarts");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while broker.publish("q", Message::new("after")).await.is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "publishing never recovered"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let d = tokio::time::timeout(Duration::from_secs(10), waiting)
+        .await
+        .expect("received in time")
+        .expect("task")
+        .expect("receive");
+    assert_eq!(d.payload, b"after");
+    broker.ack(&d).await.expect("ack after the restart");
+    assert_eq!(redis.cli(&["XLEN", "q"]).trim(), "0");
+}

@@ -13,7 +13,7 @@
 
 use crate::queue::{Broker, BrokerError, Delivery, Message, MessageId};
 use crate::BoxFuture;
-use rskafka::chrono::Utc;
+use rskafka::chrono::DateTime;
 use rskafka::client::partition::{Compression, OffsetAt, PartitionClient, UnknownTopicHandling};
 use rskafka::client::{Client, ClientBuilder};
 use rskafka::record::{Record, RecordAndOffset};
@@ -133,6 +133,12 @@ impl KafkaBroker {
     }
 }
 
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
 fn record(
     payload: &[u8],
     key: Option<&str>,
@@ -150,7 +156,8 @@ fn record(
         key: key.map(|k| k.as_bytes().to_vec()),
         value: Some(payload.to_vec()),
         headers: h,
-        timestamp: Utc::now(),
+        // chrono is built without its clock here: the time comes from std.
+        timestamp: DateTime::from_timestamp_millis(now_ms()).unwrap_or_default(),
     }
 }
 

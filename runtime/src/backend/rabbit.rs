@@ -25,7 +25,7 @@ use lapin::types::{AMQPValue, FieldTable, ShortString};
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// How long a receiver waits between polls of an empty queue.
@@ -35,30 +35,15 @@ fn backend(e: impl std::fmt::Display) -> BrokerError {
     BrokerError::Backend(format!("rabbitmq: {e}"))
 }
 
-/// Queues on RabbitMQ.
-pub struct RabbitBroker {
+/// One connection with its publishing/reading channel; replaced when it is lost.
+struct Session {
+    generation: u64,
     connection: Connection,
     channel: Channel,
-    specs: HashMap<String, QueueSpec>,
-    declared: tokio::sync::Mutex<HashSet<String>>,
-    in_flight: Mutex<HashMap<(String, MessageId), Acker>>,
-    next_id: AtomicU64,
 }
 
-impl std::fmt::Debug for RabbitBroker {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "RabbitBroker({:?})", self.connection.status().state())
-    }
-}
-
-impl RabbitBroker {
-    /// Connects to `url` (`amqp://user:pass@host:5672/vhost`) without queue settings.
-    pub async fn connect(url: &str) -> Result<Self, String> {
-        Self::connect_with(url, &[]).await
-    }
-
-    /// Connects to `url`; queues it declares get the settings of `specs`.
-    pub async fn connect_with(url: &str, specs: &[QueueSpec]) -> Result<Self, String> {
+impl Session {
+    async fn open(url: &str, generation: u64) -> Result<Self, String> {
         let connecting = Connection::connect(url, ConnectionProperties::default());
         let connection = tokio::time::timeout(Duration::from_secs(5), connecting)
             .await
@@ -72,13 +57,51 @@ impl RabbitBroker {
             .confirm_select(ConfirmSelectOptions::default())
             .await
             .map_err(|e| format!("cannot enable publisher confirms: {e}"))?;
+        Ok(Self {
+            generation,
+            connection,
+            channel,
+        })
+    }
+
+    fn usable(&self) -> bool {
+        self.connection.status().connected() && self.channel.status().connected()
+    }
+}
+
+/// Queues on RabbitMQ. A lost connection is opened again on the next use; deliveries
+/// received on the old one cannot be settled (RabbitMQ delivers them again).
+pub struct RabbitBroker {
+    url: String,
+    session: tokio::sync::Mutex<Arc<Session>>,
+    specs: HashMap<String, QueueSpec>,
+    declared: tokio::sync::Mutex<HashSet<(u64, String)>>,
+    in_flight: Mutex<HashMap<(String, MessageId), Acker>>,
+    next_id: AtomicU64,
+}
+
+impl std::fmt::Debug for RabbitBroker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RabbitBroker({})", super::redact(&self.url))
+    }
+}
+
+impl RabbitBroker {
+    /// Connects to `url` (`amqp://user:pass@host:5672/vhost`) without queue settings.
+    pub async fn connect(url: &str) -> Result<Self, String> {
+        Self::connect_with(url, &[]).await
+    }
+
+    /// Connects to `url`; queues it declares get the settings of `specs`.
+    pub async fn connect_with(url: &str, specs: &[QueueSpec]) -> Result<Self, String> {
+        let session = Session::open(url, 0).await?;
         // Ids unique across instances: the start time in ms, then a counter.
         let start = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(0));
         Ok(Self {
-            connection,
-            channel,
+            url: url.to_string(),
+            session: tokio::sync::Mutex::new(Arc::new(session)),
             specs: specs.iter().map(|s| (s.name.clone(), s.clone())).collect(),
             declared: tokio::sync::Mutex::new(HashSet::new()),
             in_flight: Mutex::new(HashMap::new()),
@@ -109,14 +132,28 @@ impl RabbitBroker {
         args
     }
 
+    /// The current session, opened again when its connection or channel was lost.
+    async fn session(&self) -> Result<Arc<Session>, BrokerError> {
+        let mut current = self.session.lock().await;
+        if !current.usable() {
+            let next = Session::open(&self.url, current.generation + 1)
+                .await
+                .map_err(backend)?;
+            *current = Arc::new(next);
+        }
+        Ok(current.clone())
+    }
+
     /// Makes sure `queue` exists: used as is when it does, declared with `args` otherwise.
     async fn declare(&self, queue: &str, args: FieldTable) -> Result<(), BrokerError> {
+        let session = self.session().await?;
+        let id = (session.generation, queue.to_string());
         let mut declared = self.declared.lock().await;
-        if declared.contains(queue) {
+        if declared.contains(&id) {
             return Ok(());
         }
         // A passive declare of a missing queue closes its channel: use a throwaway one.
-        let probe = self.connection.create_channel().await.map_err(backend)?;
+        let probe = session.connection.create_channel().await.map_err(backend)?;
         let passive = QueueDeclareOptions {
             passive: true,
             ..QueueDeclareOptions::default()
@@ -131,12 +168,13 @@ impl RabbitBroker {
                 durable: true,
                 ..QueueDeclareOptions::default()
             };
-            self.channel
+            session
+                .channel
                 .queue_declare(queue, options, args)
                 .await
                 .map_err(backend)?;
         }
-        declared.insert(queue.to_string());
+        declared.insert(id);
         Ok(())
     }
 
@@ -194,7 +232,9 @@ impl RabbitBroker {
                 properties.with_expiration(ShortString::from(delay.as_millis().max(1).to_string()));
             self.declare_delay(queue).await?
         };
-        self.channel
+        self.session()
+            .await?
+            .channel
             .basic_publish(
                 "",
                 &target,
@@ -207,6 +247,19 @@ impl RabbitBroker {
             .await
             .map_err(backend)?;
         Ok(())
+    }
+
+    async fn get_one(
+        &self,
+        queue: &str,
+    ) -> Result<Option<lapin::message::BasicGetMessage>, BrokerError> {
+        self.declare_queue(queue).await?;
+        self.session()
+            .await?
+            .channel
+            .basic_get(queue, BasicGetOptions { no_ack: false })
+            .await
+            .map_err(backend)
     }
 
     fn take(&self, delivery: &Delivery) -> Result<Acker, BrokerError> {
@@ -263,13 +316,18 @@ impl Broker for RabbitBroker {
 
     fn receive<'a>(&'a self, queue: &'a str) -> BoxFuture<'a, Result<Delivery, BrokerError>> {
         Box::pin(async move {
-            self.declare_queue(queue).await?;
+            // Waiting rides out a lost connection: it is opened again and the wait goes on.
+            let mut pause = POLL;
             loop {
-                let got = self
-                    .channel
-                    .basic_get(queue, BasicGetOptions { no_ack: false })
-                    .await
-                    .map_err(backend)?;
+                let got = match self.get_one(queue).await {
+                    Ok(got) => got,
+                    Err(_) => {
+                        tokio::time::sleep(pause).await;
+                        pause = (pause * 2).min(Duration::from_secs(2));
+                        continue;
+                    }
+                };
+                pause = POLL;
                 let Some(message) = got else {
                     tokio::time::sleep(POLL).await;
                     continue;

@@ -332,6 +332,20 @@ impl RedisStreams {
         }
     }
 
+    /// One round of receiving: promote due entries, claim a stale one, or block reading.
+    async fn receive_once(&self, queue: &str) -> Result<Option<Delivery>, BrokerError> {
+        self.ensure_group(queue).await?;
+        let next_due = self.promote_due(queue).await?;
+        if let Some(d) = self.claim(queue).await? {
+            return Ok(Some(d));
+        }
+        let block = match next_due {
+            Some(due) => Duration::from_millis(due.saturating_sub(now_ms()).max(5)).min(self.block),
+            None => self.block,
+        };
+        self.read(queue, block).await
+    }
+
     async fn settle_with(
         &self,
         delivery: &Delivery,
@@ -347,9 +361,25 @@ impl RedisStreams {
             .arg(&entry)
             .ignore();
         pipe.cmd("XDEL").arg(&delivery.queue).arg(&entry).ignore();
-        pipe.query_async::<()>(&mut self.shared())
-            .await
-            .map_err(backend)
+        // A connection lost mid-way (the manager reconnects) gets two more tries. MULTI
+        // makes a settle all or nothing; repeating one whose reply was lost at worst adds
+        // a retried message twice (delivery is at least once anyway).
+        let mut tries = 0;
+        loop {
+            match pipe.query_async::<()>(&mut self.shared()).await {
+                Ok(()) => return Ok(()),
+                Err(e) if tries < 2 && (e.is_io_error() || e.is_connection_dropped()) => {
+                    tries += 1;
+                    tokio::time::sleep(Duration::from_millis(100 * tries)).await;
+                }
+                Err(e) => {
+                    // Still unsettled: keep it tracked so the caller may settle it again.
+                    Self::lock(&self.in_flight)
+                        .insert((delivery.queue.clone(), delivery.id), entry);
+                    return Err(backend(e));
+                }
+            }
+        }
     }
 }
 
@@ -393,20 +423,18 @@ impl Broker for RedisStreams {
 
     fn receive<'a>(&'a self, queue: &'a str) -> BoxFuture<'a, Result<Delivery, BrokerError>> {
         Box::pin(async move {
-            self.ensure_group(queue).await?;
+            // Waiting rides out a Redis restart: errors are retried (a lost consumer group
+            // is created again) instead of ending the consumer.
+            let mut pause = Duration::from_millis(100);
             loop {
-                let next_due = self.promote_due(queue).await?;
-                if let Some(d) = self.claim(queue).await? {
-                    return Ok(d);
-                }
-                let block = match next_due {
-                    Some(due) => {
-                        Duration::from_millis(due.saturating_sub(now_ms()).max(5)).min(self.block)
+                match self.receive_once(queue).await {
+                    Ok(Some(d)) => return Ok(d),
+                    Ok(None) => pause = Duration::from_millis(100),
+                    Err(_) => {
+                        Self::lock(&self.groups).remove(queue);
+                        tokio::time::sleep(pause).await;
+                        pause = (pause * 2).min(Duration::from_secs(2));
                     }
-                    None => self.block,
-                };
-                if let Some(d) = self.read(queue, block).await? {
-                    return Ok(d);
                 }
             }
         })

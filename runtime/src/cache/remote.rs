@@ -1,6 +1,6 @@
 //! The second and lower cache layers: a byte cache shared between instances. The trait
 //! [`RemoteCache`] has the embedded implementation [`MemoryRemote`] (one process) and the
-//! Redis implementation in `backend::redis_cache` (single node or cluster).
+//! Redis implementation `backend::redis::RedisCache` (one Redis server, `REDIS_URL`).
 
 use crate::BoxFuture;
 use std::collections::HashMap;

@@ -1,7 +1,7 @@
 //! Where rate-limit state lives: the [`LimiterStore`] trait and its in-memory
-//! implementation [`MemoryStore`] (per process, `scope = local`). A Redis store running the
-//! same algorithms as atomic Lua scripts (`scope = distributed`) is the planned second
-//! implementation.
+//! implementation [`MemoryStore`] (per process, `scope = local`). The Redis store running
+//! the same algorithms as one atomic Lua script (`scope = distributed`) is
+//! `backend::redis::RedisLimits`.
 
 use super::algorithm::{apply, KeyState};
 use super::{Decision, Spec};

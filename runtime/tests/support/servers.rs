@@ -17,6 +17,8 @@ pub fn tool(name: &str) -> Option<PathBuf> {
     let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
         .map(|p| std::env::split_paths(&p).collect())
         .unwrap_or_default();
+    // Root's PATH may lack sbin (rabbitmq-server lives there on Debian).
+    dirs.extend(["/usr/sbin", "/usr/local/sbin", "/usr/lib/rabbitmq/bin"].map(PathBuf::from));
     if let Ok(versions) = std::fs::read_dir("/usr/lib/postgresql") {
         let mut found: Vec<PathBuf> = versions.flatten().map(|v| v.path().join("bin")).collect();
         found.sort();
@@ -26,7 +28,9 @@ pub fn tool(name: &str) -> Option<PathBuf> {
         return Some(path);
     }
     if std::env::var_os("CI").is_some() {
-        panic!("`{name}` is required under CI (install redis-server / postgresql)");
+        panic!(
+            "`{name}` is required under CI (apt-get install redis-server postgresql rabbitmq-server)"
+        );
     }
     eprintln!("skipped: `{name}` is not installed");
     None
@@ -58,8 +62,12 @@ pub struct Redis {
 impl Redis {
     /// Starts one, or None when redis-server is not installed (see [`tool`]).
     pub fn start() -> Option<Self> {
+        Self::start_on(free_port())
+    }
+
+    /// Starts one on `port` (a restart of a stopped one keeps its URL).
+    pub fn start_on(port: u16) -> Option<Self> {
         let bin = tool("redis-server")?;
-        let port = free_port();
         let child = Command::new(bin)
             .args([
                 "--port",
@@ -262,6 +270,102 @@ impl Drop for Postgres {
             &["-D", &data, "-m", "immediate", "stop"],
             self.as_postgres,
         );
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A RabbitMQ node in a temporary directory on free ports (slow: about 6 s to start).
+/// `rabbitmq-server` drops to the `rabbitmq` user when started as root, so the directory
+/// is given to that user.
+pub struct Rabbit {
+    dir: PathBuf,
+    child: Child,
+    node: String,
+    dist: u16,
+    /// Its AMQP port.
+    pub port: u16,
+}
+
+fn spawn_rabbit(dir: &Path, node: &str, port: u16, dist: u16) -> Child {
+    let bin = tool("rabbitmq-server").expect("checked by the caller");
+    let d = |sub: &str| dir.join(sub).to_string_lossy().into_owned();
+    let child = Command::new(bin)
+        .current_dir(dir)
+        .env("RABBITMQ_NODE_PORT", port.to_string())
+        .env("RABBITMQ_DIST_PORT", dist.to_string())
+        .env("RABBITMQ_NODENAME", node)
+        .env("RABBITMQ_MNESIA_BASE", d("mnesia"))
+        .env("RABBITMQ_LOG_BASE", d("log"))
+        .env("RABBITMQ_ENABLED_PLUGINS_FILE", d("plugins"))
+        .env("RABBITMQ_CONFIG_FILE", d("rabbitmq"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("rabbitmq-server starts");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "rabbitmq-server did not listen on {port}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    child
+}
+
+impl Rabbit {
+    /// Starts one, or None when rabbitmq-server is not installed.
+    pub fn start() -> Option<Self> {
+        tool("rabbitmq-server")?;
+        let port = free_port();
+        let dist = free_port();
+        let dir = std::env::temp_dir().join(format!("archc-rmq-{}-{port}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        if is_root() {
+            let _ = Command::new("chown")
+                .arg("rabbitmq:rabbitmq")
+                .arg(&dir)
+                .status();
+        }
+        let node = format!("archc{port}@localhost");
+        let child = spawn_rabbit(&dir, &node, port, dist);
+        Some(Self {
+            dir,
+            child,
+            node,
+            dist,
+            port,
+        })
+    }
+
+    /// `amqp://guest:guest@127.0.0.1:PORT/%2f`.
+    pub fn url(&self) -> String {
+        format!("amqp://guest:guest@127.0.0.1:{}/%2f", self.port)
+    }
+
+    /// Stops the node and starts it again on the same port and data (durable queues stay).
+    pub fn restart(&mut self) {
+        self.stop();
+        self.child = spawn_rabbit(&self.dir, &self.node, self.port, self.dist);
+    }
+
+    fn stop(&mut self) {
+        if let Some(ctl) = tool("rabbitmqctl") {
+            let _ = Command::new(ctl)
+                .args(["-n", &self.node, "stop"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Rabbit {
+    fn drop(&mut self) {
+        self.stop();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
