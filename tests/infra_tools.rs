@@ -30,10 +30,13 @@ fn generate(name: &str, file: &str, tag: &str) -> PathBuf {
         .arg(root().join(file))
         .arg("-o")
         .arg(&out)
-        .stdout(Stdio::null())
-        .status()
+        .output()
         .expect("archc runs");
-    assert!(status.success(), "archc generate {file} failed");
+    assert!(
+        status.status.success(),
+        "archc generate {file} failed: {}",
+        String::from_utf8_lossy(&status.stderr)
+    );
     out.join("infra")
 }
 
@@ -48,7 +51,7 @@ fn have(tool: &str) -> bool {
     if !found {
         assert!(
             std::env::var_os("CI").is_none(),
-            "{tool} is required under CI (see scripts/install-test-tools.sh)"
+            "{tool} is required under CI (see the apt/pip list in docs/generate-decisions.md)"
         );
         eprintln!("skipped: {tool} is not installed");
     }
