@@ -6,6 +6,7 @@
 //! Every Rust or text file comes from a template in `templates/`; every JSON and TOML file
 //! is parsed back before it is returned, so a template cannot emit invalid syntax.
 
+pub mod infra;
 pub mod manifest;
 pub mod spec;
 pub mod templates;
@@ -121,6 +122,9 @@ pub fn generate(program: &Program, options: &Options) -> Result<Vec<GeneratedFil
                 Owner::Archc,
             );
         }
+    }
+    for f in infra::files(program, options.catalogue, &templates, &common)? {
+        out.add(f.path, f.text, Owner::Archc);
     }
     let ctx = context::workspace(&common, program, options.catalogue);
     out.toml(

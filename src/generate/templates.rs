@@ -81,6 +81,10 @@ impl Templates {
         env.add_filter("camel", |s: String| camel(&s));
         env.add_filter("upper", |s: String| s.to_uppercase());
         env.add_filter("quoted", |s: String| format!("{s:?}"));
+        // A JSON scalar or list is also valid YAML: the safe way to put a value in a YAML file.
+        env.add_filter("json", |v: Value| {
+            serde_json::to_string(&v).unwrap_or_default()
+        });
         for (name, text) in embedded::TEMPLATES {
             let text = overrides
                 .get(*name)
