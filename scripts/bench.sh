@@ -138,9 +138,9 @@ for n in $SIZES; do
     bytes[$n]=$(wc -c <"$file" | tr -d ' ')
     set +e
     report=$("$archc" check "$file" 2>&1)
-    set_cmd "$n" "$file"
     code=$?
     set -e
+    set_cmd "$n" "$file"
     summary[$n]=$(tail -n 1 <<<"$report")
     if [ "$code" != 0 ]; then
         echo "warning: archc check exited with $code on $file: not a clean program" >&2
