@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# scripts/bench.sh: end-to-end timing of `archc check` on synthetic valid programs.
+# scripts/bench.sh: end-to-end timing of `archc check`, `archc plan` or `archc generate` on
+# synthetic valid programs.
 #
-#   scripts/bench.sh              # 1,000 and 10,000 components, 10 timed runs each
+#   scripts/bench.sh              # check: 1,000 and 10,000 components, 10 timed runs each
+#   BENCH_CMD=plan scripts/bench.sh       # archc plan FILE --format json -o OUT
+#   BENCH_CMD=generate scripts/bench.sh   # archc generate FILE -o DIR (100 and 1,000 components)
 #   RUNS=20 scripts/bench.sh
 #   SIZES="1000 10000 20000" scripts/bench.sh
 #   scripts/bench.sh --enforce    # exit 1 when a target is missed (for CI)
@@ -13,8 +16,9 @@
 # from the smallest to the largest size.
 # Prints a markdown table; docs/benchmarks.md records the figures.
 #
-# Targets (the issue): the 10,000-component program checks in under 300 ms, 10x the
-# components costs at most 11x the time, and peak memory stays under 200 MB.
+# Targets (the issues): the 10,000-component program checks in under 300 ms and plans in
+# under 500 ms, a 1,000-component program generates in under 2 s; 10x the components costs
+# at most 11x the time, and peak memory stays under 200 MB.
 #
 # Tools: as root with apt-get, installs `hyperfine` and `time` when missing (set
 # BENCH_NO_INSTALL=1 to skip); without hyperfine, or with BENCH_TIMER=loop, the loop
@@ -37,9 +41,18 @@ for arg in "$@"; do
     esac
 done
 
+BENCH_CMD=${BENCH_CMD:-check}
+case "$BENCH_CMD" in
+    check) TARGET_MS=300; default_sizes="1000 10000" ;;
+    plan) TARGET_MS=500; default_sizes="1000 10000" ;;
+    generate) TARGET_MS=2000; default_sizes="100 1000" ;;
+    *)
+        echo "BENCH_CMD must be check, plan or generate" >&2
+        exit 2
+        ;;
+esac
 RUNS=${RUNS:-10}
-SIZES=${SIZES:-"1000 10000"}
-TARGET_MS=300   # for the largest size
+SIZES=${SIZES:-$default_sizes}
 MAX_GROWTH=1.1  # time ratio / component ratio, largest to smallest: 10x the components, at most 11x the time
 MAX_RSS_MB=200
 
@@ -71,6 +84,16 @@ echo "building release binaries..." >&2
 cargo build --release --quiet --bin archc --bin archc-synth
 archc="$target_dir/release/archc"
 synth="$target_dir/release/archc-synth"
+
+# Sets `cmd` to the measured command for program FILE of size N. `generate` writes into a
+# fresh directory each run (removed first), so every run is a first generation.
+set_cmd() { # n file
+    case "$BENCH_CMD" in
+        check) cmd=("$archc" check "$2") ;;
+        plan) cmd=("$archc" plan "$2" --format json -o "$out/plan-$1.json") ;;
+        generate) cmd=(sh -c 'rm -rf "$2" && exec "$0" generate "$1" -o "$2"' "$archc" "$2" "$out/gen-$1") ;;
+    esac
+}
 
 use_hyperfine() { [ "${BENCH_TIMER:-}" != loop ] && command -v hyperfine >/dev/null; }
 
@@ -117,14 +140,15 @@ for n in $SIZES; do
     report=$("$archc" check "$file" 2>&1)
     code=$?
     set -e
+    set_cmd "$n" "$file"
     summary[$n]=$(tail -n 1 <<<"$report")
     if [ "$code" != 0 ]; then
         echo "warning: archc check exited with $code on $file: not a clean program" >&2
         invalid=1
     fi
     echo "  $n: ${comps[$n]} components, ${bytes[$n]} bytes, archc check: ${summary[$n]}" >&2
-    ms[$n]=$(median_ms "$archc" check "$file")
-    read -r "rss[$n]" "cpu[$n]" < <(time_v "$archc" check "$file")
+    ms[$n]=$(median_ms "${cmd[@]}")
+    read -r "rss[$n]" "cpu[$n]" < <(time_v "${cmd[@]}")
 done
 
 # ---- report ----------------------------------------------------------------------------
@@ -133,7 +157,7 @@ small=${sizes[0]}
 large=${sizes[${#sizes[@]} - 1]}
 ok=$((1 - invalid))
 echo
-echo "archc check, end to end (process start to exit), release build"
+echo "archc $BENCH_CMD, end to end (process start to exit), release build: ${cmd[*]}"
 load=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)
 echo "date: $(date -u +%Y-%m-%d), machine: $(nproc) cores, $(uname -m), load average at the end: $load"
 echo "timing: $timer"

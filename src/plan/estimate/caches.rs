@@ -35,9 +35,12 @@ pub struct CacheSizing {
 pub fn size_cache(ctx: &Ctx, c: &Cache, notes: &mut Notes) -> CacheSizing {
     let name = &c.name.value;
     let hit_ratio = ctx.loads.caches.get(name).map_or(0.0, |l| l.hit_ratio);
-    let mut traces = vec![hit_trace(ctx, c, hit_ratio, notes)];
+    let mut traces = Vec::new();
+    if ctx.detail {
+        traces.push(hit_trace(ctx, c, hit_ratio, notes));
+    }
     let per_entry = entry_bytes(c, ctx.catalogue);
-    if per_entry.is_some() {
+    if per_entry.is_some() && ctx.detail {
         notes.add(
             format!(
                 "the catalogue entry overhead {} per cached entry",
@@ -67,19 +70,20 @@ pub fn size_cache(ctx: &Ctx, c: &Cache, notes: &mut Notes) -> CacheSizing {
         saturated |= by_memory > declared;
         let cost = f64::from(layer_nodes) * class.hourly * ctx.catalogue.hours_per_month;
         let cur = &ctx.catalogue.currency;
-        traces.push(trace(
-            "memory_bytes",
-            "memory of the redis layer: entries × (value + entry_overhead)",
-            vec![
-                ("entries", entries_text(c, layer, keys, per_entry, ctx)),
-                (
-                    "value + entry_overhead",
-                    per_entry.map_or("unknown".into(), bytes),
-                ),
-            ],
-            bytes(memory),
-        ));
-        traces.push(trace(
+        if ctx.detail {
+            traces.push(trace(
+                "memory_bytes",
+                "memory of the redis layer: entries × (value + entry_overhead)",
+                vec![
+                    ("entries", entries_text(c, layer, keys, per_entry, ctx)),
+                    (
+                        "value + entry_overhead",
+                        per_entry.map_or("unknown".into(), bytes),
+                    ),
+                ],
+                bytes(memory),
+            ));
+            traces.push(trace(
             "nodes",
             "redis nodes: max(nodes, ⌈memory / (node memory × 0.75)⌉), node class the cheapest that fits",
             vec![
@@ -92,16 +96,17 @@ pub fn size_cache(ctx: &Ctx, c: &Cache, notes: &mut Notes) -> CacheSizing {
             ],
             num(f64::from(layer_nodes)),
         ));
-        traces.push(trace(
-            "monthly_cost",
-            "nodes × hourly price × hours per month",
-            vec![
-                ("nodes", num(f64::from(layer_nodes))),
-                ("hourly", money(class.hourly, cur)),
-                ("hours", num(ctx.catalogue.hours_per_month)),
-            ],
-            money(cost, cur),
-        ));
+            traces.push(trace(
+                "monthly_cost",
+                "nodes × hourly price × hours per month",
+                vec![
+                    ("nodes", num(f64::from(layer_nodes))),
+                    ("hourly", money(class.hourly, cur)),
+                    ("hours", num(ctx.catalogue.hours_per_month)),
+                ],
+                money(cost, cur),
+            ));
+        }
         memory_bytes += memory;
         nodes = nodes.saturating_add(layer_nodes);
         monthly_cost += cost;
@@ -112,12 +117,14 @@ pub fn size_cache(ctx: &Ctx, c: &Cache, notes: &mut Notes) -> CacheSizing {
             .iter()
             .map(|l| in_process_bytes(ctx, c, l, keys, per_entry))
             .fold(0.0, f64::max);
-        traces.push(trace(
+        if ctx.detail {
+            traces.push(trace(
             "memory_bytes",
             "in-process layers only (no redis): bytes held by the largest layer, no nodes to pay for",
             vec![("layers", num(c.layers.len() as f64))],
             bytes(memory_bytes),
         ));
+        }
     }
     CacheSizing {
         plan: CachePlan {

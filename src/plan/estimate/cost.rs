@@ -19,14 +19,16 @@ pub fn cdn_cost(ctx: &Ctx, cdn: &Cdn, notes: &mut Notes) -> f64 {
     };
     let per_month = egress.value.per_second() * MONTH_S * ctx.multiple;
     let price = ctx.catalogue.network.cdn_gb;
-    notes.add(
-        format!(
-            "CDN delivery of {} a month (`egress`) at {} per GB (catalogue network.cdn_gb)",
-            bytes(egress.value.per_second() * MONTH_S),
-            money(price, &ctx.catalogue.currency)
-        ),
-        &cdn.name.value,
-    );
+    if ctx.detail {
+        notes.add(
+            format!(
+                "CDN delivery of {} a month (`egress`) at {} per GB (catalogue network.cdn_gb)",
+                bytes(egress.value.per_second() * MONTH_S),
+                money(price, &ctx.catalogue.currency)
+            ),
+            &cdn.name.value,
+        );
+    }
     per_month / 1e9 * price
 }
 

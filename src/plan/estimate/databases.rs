@@ -44,10 +44,12 @@ pub fn size_database(ctx: &Ctx, d: &Database, notes: &mut Notes) -> DatabaseSizi
         (c.reads_per_s, c.writes_per_s, c.storage_max_bytes, c.hourly)
     });
     let u = ctx.catalogue.defaults.target_utilization / 100.0;
-    notes.add(
-        format!("the catalogue default target utilisation {}", pct(u)),
-        name,
-    );
+    if ctx.detail {
+        notes.add(
+            format!("the catalogue default target utilisation {}", pct(u)),
+            name,
+        );
+    }
     let storage_now = base_storage(d, notes);
     let growth = d
         .growth
@@ -73,7 +75,10 @@ pub fn size_database(ctx: &Ctx, d: &Database, notes: &mut Notes) -> DatabaseSizi
     let monthly_cost = node_cost + storage_cost;
     let cur = &ctx.catalogue.currency;
     let class_name = &d.instance.value;
-    let traces = vec![
+    let traces = if !ctx.detail {
+        Vec::new()
+    } else {
+        vec![
         trace(
             "reads_rps",
             "reads at the database: Σ readers' λ × (1 − hit ratio of the caches in front), or the declared `reads`",
@@ -135,7 +140,8 @@ pub fn size_database(ctx: &Ctx, d: &Database, notes: &mut Notes) -> DatabaseSizi
             ],
             money(monthly_cost, cur),
         ),
-    ];
+    ]
+    };
     let ceilings = [
         (writes > 0.0).then(|| f64::from(declared_shards) * wps_node * u / writes),
         (reads > 0.0).then(|| {

@@ -85,6 +85,7 @@ pub fn plan_scaled(
         month: 0,
         horizon: horizon_months,
         multiple,
+        detail: true,
     };
     let mut notes = Notes::default();
     let est = estimate(&ctx, &mut notes);
@@ -105,9 +106,10 @@ pub fn plan_scaled(
             loads: &loads_m,
             month: m,
             multiple: multiple * k,
+            detail: false,
             ..ctx
         };
-        let est_m = estimate(&ctx_m, &mut Notes::default());
+        let est_m = estimate(&ctx_m, &mut Notes::muted());
         cost_lines(program, &est_m).iter().map(|l| l.monthly).sum()
     });
     general_notes(&ctx, &est, g, &mut notes);
@@ -150,6 +152,10 @@ pub(crate) struct Ctx<'a> {
     pub horizon: u32,
     /// The traffic multiple of `loads`.
     pub multiple: f64,
+    /// Whether to build traces, notes and latency quantiles. Horizon months only read the
+    /// monthly cost, so they skip that work (most of a month's time otherwise); every
+    /// figure that feeds a cost is computed the same way either way.
+    pub detail: bool,
 }
 
 /// Every component sized at one multiple.

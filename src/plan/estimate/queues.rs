@@ -62,7 +62,12 @@ pub fn size_queues(ctx: &Ctx, notes: &mut Notes) -> Vec<QueueSizing> {
                     .entry(from.name.as_str())
                     .or_default()
                     .push(Group {
-                        label: format!("{}.{}", s.name.value, c.name.value),
+                        // Only the traces read it.
+                        label: if ctx.detail {
+                            format!("{}.{}", s.name.value, c.name.value)
+                        } else {
+                            String::new()
+                        },
                         work_s: c.work.as_ref().map_or(0.0, |w| w.value.0 / 1000.0),
                         concurrency: c.concurrency.value,
                         target: u,
@@ -130,13 +135,15 @@ fn size_queue<'c>(
         );
         Cluster::default()
     } else {
-        notes.add(
+        if ctx.detail {
+            notes.add(
             format!(
                 "the {} queues share one broker cluster (the largest `brokers` declared), its cost split equally",
                 q.engine.value
             ),
             name,
         );
+        }
         *clusters
             .entry(q.engine.value)
             .or_insert_with(|| cluster(ctx, q.engine.value))
@@ -147,97 +154,98 @@ fn size_queue<'c>(
     let share = cluster_cost / cluster.queues.max(1) as f64;
     let monthly_cost = share + storage_bytes / 1e9 * ctx.catalogue.storage.ssd_gb_month;
     let cur = &ctx.catalogue.currency;
-    let mut traces = vec![
-        trace(
-            "rate",
-            "Σ λ of the publishing endpoints, or the declared `rate`",
-            vec![(
-                "declared",
-                if q.rate.is_some() {
-                    "yes"
+    let mut traces = Vec::new();
+    if ctx.detail {
+        traces.extend([
+            trace(
+                "rate",
+                "Σ λ of the publishing endpoints, or the declared `rate`",
+                vec![(
+                    "declared",
+                    if q.rate.is_some() {
+                        "yes"
+                    } else {
+                        "no (derived)"
+                    }
+                    .to_string(),
+                )],
+                format!("{} messages/s", num(r)),
+            ),
+            trace(
+                "consumers_needed",
+                "concurrency units per group: ⌈r·work / u⌉ (the largest group)",
+                groups
+                    .iter()
+                    .map(|g| {
+                        (
+                            "group",
+                            format!(
+                                "{}: work {}, u {} → {}",
+                                g.label,
+                                ms(g.work_s * 1000.0),
+                                pct(g.target),
+                                need(g)
+                            ),
+                        )
+                    })
+                    .chain([("r", rps(r))])
+                    .collect(),
+                num(f64::from(consumers_needed)),
+            ),
+            trace(
+                "partitions_needed",
+                if kafka {
+                    "kafka: max(⌈bytes/s / partition_throughput⌉, consumers needed, declared)"
                 } else {
-                    "no (derived)"
-                }
-                .to_string(),
-            )],
-            format!("{} messages/s", num(r)),
-        ),
-        trace(
-            "consumers_needed",
-            "concurrency units per group: ⌈r·work / u⌉ (the largest group)",
-            groups
-                .iter()
-                .map(|g| {
+                    "not kafka: the declared `partitions`"
+                },
+                vec![
+                    ("bytes/s", format!("{}/s", bytes(bytes_s))),
+                    ("partition_throughput", format!("{}/s", bytes(pt))),
+                    ("consumers needed", num(f64::from(consumers_needed))),
+                    ("declared", num(f64::from(declared_partitions))),
+                ],
+                num(f64::from(partitions_needed)),
+            ),
+            trace(
+                "storage_bytes",
+                if log_based {
+                    "bytes/s × retention × replication"
+                } else {
+                    "deleted on acknowledgement: 0"
+                },
+                vec![
+                    ("bytes/s", format!("{}/s", bytes(bytes_s))),
+                    ("retention", format!("{} s", num(retention_s))),
+                    ("replication", num(replication)),
+                ],
+                bytes(storage_bytes),
+            ),
+            trace(
+                "monthly_cost",
+                "brokers × hourly × hours / queues on the cluster + storage × SSD GB-month",
+                vec![
+                    ("brokers", num(f64::from(cluster.brokers))),
                     (
-                        "group",
-                        format!(
-                            "{}: work {}, u {} → {}",
-                            g.label,
-                            ms(g.work_s * 1000.0),
-                            pct(g.target),
-                            need(g)
-                        ),
-                    )
-                })
-                .chain([("r", rps(r))])
-                .collect(),
-            num(f64::from(consumers_needed)),
-        ),
-        trace(
-            "partitions_needed",
-            if kafka {
-                "kafka: max(⌈bytes/s / partition_throughput⌉, consumers needed, declared)"
-            } else {
-                "not kafka: the declared `partitions`"
-            },
-            vec![
-                ("bytes/s", format!("{}/s", bytes(bytes_s))),
-                ("partition_throughput", format!("{}/s", bytes(pt))),
-                ("consumers needed", num(f64::from(consumers_needed))),
-                ("declared", num(f64::from(declared_partitions))),
-            ],
-            num(f64::from(partitions_needed)),
-        ),
-        trace(
-            "storage_bytes",
-            if log_based {
-                "bytes/s × retention × replication"
-            } else {
-                "deleted on acknowledgement: 0"
-            },
-            vec![
-                ("bytes/s", format!("{}/s", bytes(bytes_s))),
-                ("retention", format!("{} s", num(retention_s))),
-                ("replication", num(replication)),
-            ],
-            bytes(storage_bytes),
-        ),
-        trace(
-            "monthly_cost",
-            "brokers × hourly × hours / queues on the cluster + storage × SSD GB-month",
-            vec![
-                ("brokers", num(f64::from(cluster.brokers))),
-                (
-                    "broker class",
-                    cluster.class.map_or("none".into(), |(n, c)| {
-                        format!("{n} ({}/s)", bytes(c.throughput_bytes_per_s))
-                    }),
-                ),
-                ("cluster bytes/s", format!("{}/s", bytes(cluster.bytes_s))),
-                ("hourly", money(hourly, cur)),
-                ("hours", num(hours)),
-                ("queues on the cluster", num(cluster.queues as f64)),
-                ("storage", bytes(storage_bytes)),
-                (
-                    "SSD GB-month",
-                    money(ctx.catalogue.storage.ssd_gb_month, cur),
-                ),
-            ],
-            money(monthly_cost, cur),
-        ),
-    ];
-    if let Some(t) = backlog_trace(ctx, r, &groups) {
-        traces.push(t);
+                        "broker class",
+                        cluster.class.map_or("none".into(), |(n, c)| {
+                            format!("{n} ({}/s)", bytes(c.throughput_bytes_per_s))
+                        }),
+                    ),
+                    ("cluster bytes/s", format!("{}/s", bytes(cluster.bytes_s))),
+                    ("hourly", money(hourly, cur)),
+                    ("hours", num(hours)),
+                    ("queues on the cluster", num(cluster.queues as f64)),
+                    ("storage", bytes(storage_bytes)),
+                    (
+                        "SSD GB-month",
+                        money(ctx.catalogue.storage.ssd_gb_month, cur),
+                    ),
+                ],
+                money(monthly_cost, cur),
+            ),
+        ]);
+        traces.extend(backlog_trace(ctx, r, &groups));
     }
     let mut ceilings: Vec<f64> = Vec::new();
     if r > 0.0 {

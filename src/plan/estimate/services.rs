@@ -71,7 +71,7 @@ pub fn size_service(ctx: &Ctx, s: &Service, sl: &ServiceLoad, notes: &mut Notes)
         demand.busy_cores += rate * work / 1000.0;
     }
     let target_default = sl.target_is_default;
-    if target_default {
+    if target_default && ctx.detail {
         notes.add(
             format!(
                 "the catalogue default target utilisation {}",
@@ -97,7 +97,7 @@ pub fn size_service(ctx: &Ctx, s: &Service, sl: &ServiceLoad, notes: &mut Notes)
         &s.replicas,
         notes,
     );
-    if consumed > 0.0 {
+    if consumed > 0.0 && ctx.detail {
         sizing.traces.insert(
             0,
             trace(
@@ -117,15 +117,17 @@ pub fn size_service(ctx: &Ctx, s: &Service, sl: &ServiceLoad, notes: &mut Notes)
 /// Sizes a gateway from the load of its routes at the catalogue's `gateway_work`.
 pub fn size_gateway(ctx: &Ctx, g: &Gateway, load_rps: f64, notes: &mut Notes) -> Sizing {
     let work = ctx.catalogue.defaults.gateway_work_ms;
-    notes.add(
-        format!("the catalogue gateway work {} per request", ms(work)),
-        &g.name.value,
-    );
     let u = ctx.catalogue.defaults.target_utilization / 100.0;
-    notes.add(
-        format!("the catalogue default target utilisation {}", pct(u)),
-        &g.name.value,
-    );
+    if ctx.detail {
+        notes.add(
+            format!("the catalogue gateway work {} per request", ms(work)),
+            &g.name.value,
+        );
+        notes.add(
+            format!("the catalogue default target utilisation {}", pct(u)),
+            &g.name.value,
+        );
+    }
     let class = ctx.catalogue.instance(&g.instance.value);
     let demand = Demand {
         load_rps,
@@ -165,13 +167,15 @@ fn size(
     let r = replicas.value;
     let needed = instances_needed(d.load_rps, work_ms / 1000.0, vcpu, u, r.min);
     let (instances, ceiling, rule) = if replicas.defaulted {
-        notes.add(
-            format!(
-                "no `replicas` declared: sized to the load, at least the default {}",
-                r.min
-            ),
-            name,
-        );
+        if ctx.detail {
+            notes.add(
+                format!(
+                    "no `replicas` declared: sized to the load, at least the default {}",
+                    r.min
+                ),
+                name,
+            );
+        }
         (needed, None, "n = max(min, ⌈λ·S / (c·u)⌉)")
     } else if r.is_autoscaled() {
         (needed, Some(r.max), "n = max(min, ⌈λ·S / (c·u)⌉)")
@@ -187,7 +191,8 @@ fn size(
     } else {
         f64::INFINITY
     };
-    let (wait_prob, mean_wait_ms, response) = if work_ms > 0.0 {
+    // Latency feeds no cost: horizon months (no `detail`) leave it at zero.
+    let (wait_prob, mean_wait_ms, response) = if work_ms > 0.0 && ctx.detail {
         let q = |p| response_quantile(vcpu, lambda_i, mu, p) * 1000.0;
         (
             erlang_c(vcpu, lambda_i / mu),
@@ -213,86 +218,89 @@ fn size(
         .map(|m| f64::from(m) * c * u / d.busy_cores);
     let monthly_cost = f64::from(instances) * hourly * ctx.catalogue.hours_per_month;
     let cur = &ctx.catalogue.currency;
-    let mut traces = vec![
-        trace(
-            "instances",
-            &format!("instances at the target utilisation: {rule}"),
-            vec![
-                ("λ", rps(d.load_rps)),
-                ("S", ms(work_ms)),
-                ("c", format!("{} vCPU ({class})", num(c))),
-                ("u", pct(u)),
-                ("replicas", replicas_text(r, replicas.defaulted)),
-            ],
-            num(f64::from(instances)),
-        ),
-        trace(
-            "utilization",
-            "utilisation per core: ρ = λ·S / (n·c)",
-            vec![
-                ("λ·S", format!("{} busy cores", num(d.busy_cores))),
-                ("n", num(n)),
-                ("c", num(c)),
-            ],
-            pct(utilization),
-        ),
-        trace(
-            "mean_wait",
-            "Erlang C mean queueing delay: Wq = C(c, a) / (c·μ − λᵢ), a = λᵢ/μ",
-            vec![
-                ("λᵢ = λ/n", rps(lambda_i)),
-                ("μ = 1/S", format!("{}/s", num(mu))),
-                ("c", num(c)),
-                ("C(c, a)", num(wait_prob)),
-            ],
-            ms(mean_wait_ms),
-        ),
-        trace(
-            "latency_ms",
-            "M/M/c response-time quantiles: solve P(Wq + S > t) = 1 − p, then add `wait`",
-            vec![
-                ("queueing + service", trace::latency(&response)),
-                ("wait (traffic-weighted)", ms(d.wait_ms)),
-            ],
-            trace::latency(&latency),
-        ),
-    ];
-    traces.push(trace(
-        "instances_zone_down",
-        "instances so that losing one zone leaves n: ⌈n·z / (z − 1)⌉",
-        vec![
-            ("n", num(n)),
-            (
-                "z (zones of the primary region)",
-                ctx.zones
-                    .map_or("none declared".into(), |z| num(f64::from(z))),
+    let mut traces = Vec::new();
+    if ctx.detail {
+        traces.extend([
+            trace(
+                "instances",
+                &format!("instances at the target utilisation: {rule}"),
+                vec![
+                    ("λ", rps(d.load_rps)),
+                    ("S", ms(work_ms)),
+                    ("c", format!("{} vCPU ({class})", num(c))),
+                    ("u", pct(u)),
+                    ("replicas", replicas_text(r, replicas.defaulted)),
+                ],
+                num(f64::from(instances)),
             ),
-        ],
-        num(f64::from(zone_down)),
-    ));
-    if let (Some(k), Some(m)) = (saturates_at, ceiling) {
+            trace(
+                "utilization",
+                "utilisation per core: ρ = λ·S / (n·c)",
+                vec![
+                    ("λ·S", format!("{} busy cores", num(d.busy_cores))),
+                    ("n", num(n)),
+                    ("c", num(c)),
+                ],
+                pct(utilization),
+            ),
+            trace(
+                "mean_wait",
+                "Erlang C mean queueing delay: Wq = C(c, a) / (c·μ − λᵢ), a = λᵢ/μ",
+                vec![
+                    ("λᵢ = λ/n", rps(lambda_i)),
+                    ("μ = 1/S", format!("{}/s", num(mu))),
+                    ("c", num(c)),
+                    ("C(c, a)", num(wait_prob)),
+                ],
+                ms(mean_wait_ms),
+            ),
+            trace(
+                "latency_ms",
+                "M/M/c response-time quantiles: solve P(Wq + S > t) = 1 − p, then add `wait`",
+                vec![
+                    ("queueing + service", trace::latency(&response)),
+                    ("wait (traffic-weighted)", ms(d.wait_ms)),
+                ],
+                trace::latency(&latency),
+            ),
+        ]);
         traces.push(trace(
-            "saturates_at",
-            "multiple of today's peak at which the ceiling is needed: k = ceiling·c·u / (λ·S)",
+            "instances_zone_down",
+            "instances so that losing one zone leaves n: ⌈n·z / (z − 1)⌉",
             vec![
-                ("ceiling", format!("{m} instances")),
-                ("c", num(c)),
-                ("u", pct(u)),
-                ("λ·S", format!("{} busy cores", num(d.busy_cores))),
+                ("n", num(n)),
+                (
+                    "z (zones of the primary region)",
+                    ctx.zones
+                        .map_or("none declared".into(), |z| num(f64::from(z))),
+                ),
             ],
-            format!("{}×", num(k)),
+            num(f64::from(zone_down)),
+        ));
+        if let (Some(k), Some(m)) = (saturates_at, ceiling) {
+            traces.push(trace(
+                "saturates_at",
+                "multiple of today's peak at which the ceiling is needed: k = ceiling·c·u / (λ·S)",
+                vec![
+                    ("ceiling", format!("{m} instances")),
+                    ("c", num(c)),
+                    ("u", pct(u)),
+                    ("λ·S", format!("{} busy cores", num(d.busy_cores))),
+                ],
+                format!("{}×", num(k)),
+            ));
+        }
+        traces.push(trace(
+            "monthly_cost",
+            "instances × hourly price × hours per month",
+            vec![
+                ("n", num(n)),
+                ("hourly", money(hourly, cur)),
+                ("hours", num(ctx.catalogue.hours_per_month)),
+            ],
+            money(monthly_cost, cur),
         ));
     }
-    traces.push(trace(
-        "monthly_cost",
-        "instances × hourly price × hours per month",
-        vec![
-            ("n", num(n)),
-            ("hourly", money(hourly, cur)),
-            ("hours", num(ctx.catalogue.hours_per_month)),
-        ],
-        money(monthly_cost, cur),
-    ));
     Sizing {
         name: name.to_string(),
         load_rps: d.load_rps,

@@ -86,12 +86,25 @@ pub fn latency(l: &Latency) -> String {
 #[derive(Debug, Default)]
 pub struct Notes {
     phrases: BTreeMap<String, BTreeSet<String>>,
+    /// Drops every phrase (horizon months, whose notes are never shown).
+    muted: bool,
 }
 
 impl Notes {
+    /// Notes that record nothing.
+    pub fn muted() -> Notes {
+        Notes {
+            muted: true,
+            ..Notes::default()
+        }
+    }
+
     /// Records `phrase` for `component` (or for the whole program when `component` is
     /// empty).
     pub fn add(&mut self, phrase: impl Into<String>, component: &str) {
+        if self.muted {
+            return;
+        }
         let who = self.phrases.entry(phrase.into()).or_default();
         if !component.is_empty() {
             who.insert(component.to_string());
