@@ -7,11 +7,12 @@ use std::path::{Path, PathBuf};
 use archc::plan::catalogue::Catalogue;
 use archc::plan::estimate::{plan, PlanOptions};
 
-const EXAMPLES: [(&str, &str); 4] = [
+const EXAMPLES: [(&str, &str); 5] = [
     ("minimal", "examples/minimal.arch"),
     ("shop", "examples/shop/main.arch"),
     ("api-gateway", "examples/api-gateway.arch"),
     ("timeline", "examples/timeline.arch"),
+    ("backends", "examples/backends.arch"),
 ];
 
 fn root() -> PathBuf {
