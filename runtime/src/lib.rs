@@ -63,6 +63,8 @@ pub mod backend;
 #[cfg(feature = "server")]
 pub mod cache;
 #[cfg(feature = "server")]
+pub mod gateway;
+#[cfg(feature = "server")]
 pub mod http;
 #[cfg(feature = "server")]
 pub mod service;

@@ -1,0 +1,217 @@
+//! The gateway's upstream services: one balancer per backend over its instances (the
+//! comma-separated URLs of its `url_env` variable, else its default URL), active health
+//! checks of each instance's health path, and one pooled keep-alive hyper client that
+//! forwards requests.
+
+use crate::balance::{Algorithm, Balancer, HealthPolicy, Probe, Upstream};
+use crate::spec::BackendSpec;
+use crate::BoxFuture;
+use axum::http::{HeaderMap, Method, Request, Response, Uri};
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The HTTP client every forwarded request and health check shares.
+pub(crate) type HttpClient = Client<HttpConnector, Full<Bytes>>;
+
+/// A pooled keep-alive client with Nagle off (small proxied answers must not wait).
+pub(crate) fn client() -> HttpClient {
+    let mut connector = HttpConnector::new();
+    connector.set_nodelay(true);
+    connector.set_keepalive(Some(Duration::from_secs(60)));
+    Client::builder(TokioExecutor::new())
+        .pool_idle_timeout(Duration::from_secs(90))
+        .pool_max_idle_per_host(1024)
+        .build(connector)
+}
+
+/// The balancing algorithm a spec names (`round_robin` when unknown).
+pub(crate) fn algorithm(name: &str) -> Algorithm {
+    match name {
+        "least_connections" | "least_conn" => Algorithm::LeastConnections,
+        "weighted" => Algorithm::Weighted,
+        "ip_hash" => Algorithm::IpHash,
+        "least_response_time" | "least_time" => Algorithm::LeastResponseTime,
+        "random" => Algorithm::Random,
+        _ => Algorithm::RoundRobin,
+    }
+}
+
+/// The instance base URLs of a backend: `url_env` (comma separated) or the default,
+/// each without a trailing `/`.
+pub(crate) fn instance_urls(spec: &BackendSpec, env: Option<String>) -> Vec<String> {
+    let listed: Vec<String> = env
+        .unwrap_or_default()
+        .split(',')
+        .map(|s| s.trim().trim_end_matches('/').to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
+    if listed.is_empty() {
+        vec![spec.default_url.trim_end_matches('/').to_string()]
+    } else {
+        listed
+    }
+}
+
+/// One backend service.
+#[derive(Debug)]
+pub(crate) struct Backend {
+    pub(crate) spec: BackendSpec,
+    pub(crate) balancer: Arc<Balancer>,
+}
+
+/// Why a forwarded request got no answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum SendError {
+    /// Every instance is out of rotation.
+    NoHealthy,
+    /// The connection failed or broke.
+    Connect(String),
+    /// No answer within the time left.
+    Timeout,
+}
+
+impl Backend {
+    pub(crate) fn new(spec: &BackendSpec) -> Result<Self, String> {
+        let urls = instance_urls(spec, std::env::var(&spec.url_env).ok());
+        let algorithm = algorithm(&spec.balance);
+        let upstreams = urls
+            .iter()
+            .enumerate()
+            .map(|(i, u)| {
+                let weight = spec.weights.get(i).copied().unwrap_or(1).max(1);
+                Upstream::weighted(u.clone(), weight)
+            })
+            .collect::<Vec<_>>();
+        for u in &upstreams {
+            u.id.parse::<Uri>()
+                .ok()
+                .filter(|uri| uri.scheme_str() == Some("http") && uri.authority().is_some())
+                .ok_or_else(|| {
+                    format!(
+                        "{}: `{}` is not an http:// base URL (from {} or the default)",
+                        spec.name, u.id, spec.url_env
+                    )
+                })?;
+        }
+        let balancer = Balancer::new(algorithm, upstreams)
+            .map_err(|e| format!("{}: {e}", spec.name))?
+            .with_health(HealthPolicy {
+                healthy_after: spec.healthy_after.max(1),
+                unhealthy_after: spec.unhealthy_after.max(1),
+            });
+        Ok(Self {
+            spec: spec.clone(),
+            balancer: Arc::new(balancer),
+        })
+    }
+
+    /// Sends one request to an instance picked by the balancer, waiting at most `budget`
+    /// for the answer's head.
+    pub(crate) async fn send(
+        &self,
+        client: &HttpClient,
+        parts: &Outgoing<'_>,
+        budget: Duration,
+    ) -> Result<Response<Incoming>, SendError> {
+        let pick = self
+            .balancer
+            .pick(parts.client_ip)
+            .ok_or(SendError::NoHealthy)?;
+        let mut uri = String::with_capacity(pick.upstream().id.len() + parts.path_and_query.len());
+        uri.push_str(&pick.upstream().id);
+        uri.push_str(parts.path_and_query);
+        let mut request = Request::new(Full::new(parts.body.clone()));
+        *request.method_mut() = parts.method.clone();
+        *request.uri_mut() = uri
+            .parse()
+            .map_err(|_| SendError::Connect(format!("bad upstream URI {uri}")))?;
+        *request.headers_mut() = parts.headers.clone();
+        let started = Instant::now();
+        match tokio::time::timeout(budget, client.request(request)).await {
+            Ok(Ok(response)) => {
+                pick.finish(started.elapsed());
+                Ok(response)
+            }
+            Ok(Err(why)) => Err(SendError::Connect(why.to_string())),
+            Err(_) => Err(SendError::Timeout),
+        }
+    }
+
+    /// True while some instance is in rotation.
+    pub(crate) fn any_healthy(&self) -> bool {
+        self.balancer.status().iter().any(|s| s.healthy)
+    }
+}
+
+/// What is forwarded, shared by every try.
+#[derive(Debug)]
+pub(crate) struct Outgoing<'a> {
+    pub(crate) method: Method,
+    pub(crate) path_and_query: &'a str,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Bytes,
+    pub(crate) client_ip: Option<IpAddr>,
+}
+
+/// `GET base + health_path` answering 2xx.
+#[derive(Debug)]
+pub(crate) struct HttpProbe {
+    pub(crate) client: HttpClient,
+    pub(crate) path: String,
+}
+
+impl Probe for HttpProbe {
+    fn check<'a>(&'a self, upstream: &'a Upstream) -> BoxFuture<'a, bool> {
+        Box::pin(async move {
+            let Ok(uri) = format!("{}{}", upstream.id, self.path).parse::<Uri>() else {
+                return false;
+            };
+            let mut request = Request::new(Full::new(Bytes::new()));
+            *request.uri_mut() = uri;
+            match self.client.request(request).await {
+                Ok(r) => r.status().is_success(),
+                Err(_) => false,
+            }
+        })
+    }
+}
+
+/// Runs the active health checks of `backend` until the task is aborted.
+pub(crate) fn spawn_checks(backend: &Backend, client: HttpClient) -> tokio::task::JoinHandle<()> {
+    let probe: Arc<dyn Probe> = Arc::new(HttpProbe {
+        client,
+        path: backend.spec.health_path.clone(),
+    });
+    let interval = Duration::from_millis(backend.spec.health_interval_ms.max(100));
+    let timeout = Duration::from_millis(backend.spec.health_timeout_ms.max(10));
+    tokio::spawn(crate::balance::run_checks(
+        backend.balancer.clone(),
+        probe,
+        interval,
+        timeout,
+    ))
+}
+
+/// Request headers that belong to one hop and are not forwarded.
+pub(crate) fn hop_by_hop(name: &str) -> bool {
+    matches!(
+        name,
+        "connection"
+            | "keep-alive"
+            | "proxy-connection"
+            | "proxy-authenticate"
+            | "proxy-authorization"
+            | "te"
+            | "trailer"
+            | "transfer-encoding"
+            | "upgrade"
+            | "host"
+    )
+}
