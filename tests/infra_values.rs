@@ -313,6 +313,17 @@ fn shop_platform_values_reach_kubernetes_redis_brokers_and_sql() {
         "shard URL",
     );
     has(&compose, "AMQP_URL:", "rabbitmq URL for the emails queue");
+    // The runtime reads KAFKA_BROKERS for `engine = kafka` queues, built with its kafka feature.
+    has(
+        &compose,
+        "KAFKA_BROKERS: \"kafka:9092\"",
+        "kafka brokers for order_events",
+    );
+    has(
+        &compose,
+        "FEATURES: \"archc-runtime/kafka\"",
+        "image built with the kafka client",
+    );
     has(&compose, "replicas: 3", "orders min replicas");
     has(&compose, "archive_timeout=3600", "incremental backup 1h");
     let nginx = read(&infra, "nginx/nginx.conf");

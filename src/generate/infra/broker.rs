@@ -9,6 +9,8 @@ use serde_json::{json, Map, Value};
 
 /// `AMQP_URL` in the generated stack (RabbitMQ's default user on the default vhost).
 pub const AMQP_URL: &str = "amqp://guest:guest@rabbitmq:5672/%2f";
+/// `KAFKA_BROKERS` in the generated stack: the single broker of `compose.yaml`.
+pub const KAFKA_BROKERS: &str = "kafka:9092";
 
 /// The brokers of the compose stack.
 #[derive(Debug, Clone, Serialize)]

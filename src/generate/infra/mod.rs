@@ -152,6 +152,8 @@ pub struct Deployable {
     pub secrets: Vec<String>,
     /// Compose services this one needs up first.
     pub depends_on: Vec<String>,
+    /// Cargo features the image is built with (`archc-runtime/kafka` for Kafka queues).
+    pub features: String,
 }
 
 /// A PostgreSQL instance of the stack: one database's shard.
@@ -289,6 +291,16 @@ impl<'a> Model<'a> {
             });
             depends_on.push("rabbitmq".into());
         }
+        // The runtime talks to Kafka only when built with its `kafka` feature.
+        let mut features = String::new();
+        if spec.queues.iter().any(|q| q.engine == "kafka") {
+            env.push(Env {
+                name: "KAFKA_BROKERS".into(),
+                value: broker::KAFKA_BROKERS.into(),
+            });
+            depends_on.push("kafka".into());
+            features = "archc-runtime/kafka".into();
+        }
         for u in &spec.upstreams {
             if let Some(up) = self.program.service(&u.name) {
                 env.push(Env {
@@ -318,6 +330,7 @@ impl<'a> Model<'a> {
             env,
             secrets: Vec::new(),
             depends_on,
+            features,
         }
     }
 
@@ -378,6 +391,7 @@ impl<'a> Model<'a> {
             env,
             secrets,
             depends_on,
+            features: String::new(),
         }
     }
 
