@@ -38,6 +38,11 @@ fn generate(example: &str, out: &Path, extra: &[&str]) -> Run {
 }
 
 /// Every file under `dir` (relative path → bytes).
+/// A generated crate's `src/generated/spec.json`, parsed.
+fn read_spec<T: serde::de::DeserializeOwned>(path: &Path) -> T {
+    serde_json::from_slice(&fs::read(path).expect("spec")).expect("parses")
+}
+
 fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     walkdir::WalkDir::new(dir)
         .sort_by_file_name()
@@ -113,10 +118,7 @@ fn every_example_generates_a_workspace_with_a_crate_per_service_and_gateway() {
 fn the_shop_spec_carries_its_declared_settings() {
     let out = scratch("shop-settings");
     assert_eq!(generate("examples/shop/main.arch", &out, &[]).code, 0);
-    let orders: ServiceSpec = serde_json::from_slice(
-        &fs::read(out.join("services/orders/src/generated/spec.json")).expect("spec"),
-    )
-    .expect("parses");
+    let orders: ServiceSpec = read_spec(&out.join("services/orders/src/generated/spec.json"));
     let create = orders
         .endpoints
         .iter()
@@ -133,10 +135,7 @@ fn the_shop_spec_carries_its_declared_settings() {
         .expect("orders table");
     assert_eq!(orders_table.shards, 8);
     assert_eq!(orders_table.ids, "snowflake");
-    let edge: GatewaySpec = serde_json::from_slice(
-        &fs::read(out.join("gateways/edge/src/generated/spec.json")).expect("spec"),
-    )
-    .expect("parses");
+    let edge: GatewaySpec = read_spec(&out.join("gateways/edge/src/generated/spec.json"));
     let per_ip = edge
         .limit_specs
         .iter()
@@ -146,6 +145,24 @@ fn the_shop_spec_carries_its_declared_settings() {
     assert_eq!(per_ip.block_ms, 300_000);
     assert!(per_ip.distributed);
     assert_eq!(edge.port, 8443, "tls on 443 → the binary binds 8443");
+}
+
+#[test]
+fn a_route_to_a_cdn_forwards_its_misses_to_the_cdn_origin() {
+    // api-gateway: `route "GET /docs/*" { to = developer_docs }`, `cdn developer_docs { origin = docs }`.
+    let out = scratch("cdn-route");
+    assert_eq!(generate("examples/api-gateway.arch", &out, &[]).code, 0);
+    let gateway: GatewaySpec = read_spec(&out.join("gateways/api_gateway/src/generated/spec.json"));
+    let docs = gateway
+        .routes
+        .iter()
+        .find(|r| r.path == "/docs/*")
+        .expect("the docs route");
+    assert_eq!(docs.to, "docs");
+    assert!(
+        gateway.backends.iter().any(|b| b.name == "docs"),
+        "the origin service is an upstream of the gateway"
+    );
 }
 
 #[test]

@@ -17,7 +17,7 @@ pub fn gateway_spec(program: &Program, gateway: &Gateway) -> GatewaySpec {
         .routes
         .iter()
         .filter_map(|r| {
-            let to = r.to.as_ref()?.name.clone();
+            let to = forward_target(program, &r.to.as_ref()?.name);
             upstreams.insert(to.clone());
             limits.extend(r.limits.iter().map(|l| l.name.clone()));
             Some(route(r, to))
@@ -103,6 +103,21 @@ pub fn gateway_spec(program: &Program, gateway: &Gateway) -> GatewaySpec {
                 max_in_flight: (s.at_cpu.value.fraction().clamp(0.0, 1.0) * 4096.0).ceil() as u32,
             }),
     }
+}
+
+/// Where the gateway forwards a route's requests. A route may target a CDN (`to = docs_cdn`):
+/// the CDN caches at the edge, so what reaches the gateway is a miss, which goes to the CDN's
+/// origin service. A CDN whose origin is not a service stays the target (and is reported as an
+/// unknown upstream by the gateway) rather than looping back through the gateway.
+fn forward_target(program: &Program, to: &str) -> String {
+    program
+        .cdns
+        .iter()
+        .find(|c| c.name.value == to)
+        .and_then(|c| c.origin.as_ref())
+        .filter(|origin| program.service(&origin.name).is_some())
+        .map(|origin| origin.name.clone())
+        .unwrap_or_else(|| to.to_string())
 }
 
 /// The port the gateway binary binds. A privileged port (below 1024, such as 443 with
