@@ -28,6 +28,9 @@ declare -A packages=(
   [redis-server]=redis-server
   [rabbitmq-server]=rabbitmq-server
   [wrk]=wrk
+  [openssl]=openssl
+  [unshare]=util-linux
+  [runuser]=util-linux
 )
 
 missing=()

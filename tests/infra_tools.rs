@@ -10,11 +10,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const EXAMPLES: [(&str, &str); 4] = [
+const EXAMPLES: [(&str, &str); 5] = [
     ("minimal", "examples/minimal.arch"),
     ("api-gateway", "examples/api-gateway.arch"),
     ("timeline", "examples/timeline.arch"),
     ("shop", "examples/shop/main.arch"),
+    ("backends", "examples/backends.arch"),
 ];
 
 fn root() -> PathBuf {
