@@ -21,13 +21,9 @@ use crate::breaker::{BreakerConfig, CircuitBreaker};
 use crate::clock::SystemClock;
 use crate::http::metrics::{Counter, Gauge, Histogram};
 use crate::http::{log, Metrics};
-use crate::limit::{
-    AccessList, LimitKey, Limiter, LimiterStore, MemoryStore, Policy, Rate, TierMap,
-};
+use crate::limit::{Limiter, LimiterStore, MemoryStore, TierMap};
 use crate::retry::{Backoff, RetryOn, RetryPolicy};
-use crate::spec::{
-    AlgorithmSpec, BackoffSpec, GatewaySpec, LimitKeySpec, LimitSpec, RateSpec, RouteSpec,
-};
+use crate::spec::{BackoffSpec, GatewaySpec, RouteSpec};
 use axum::http::{HeaderName, HeaderValue};
 use std::collections::HashMap;
 use std::process::ExitCode;
@@ -103,45 +99,6 @@ impl std::fmt::Debug for Gateway {
             .field("routes", &self.inner.routes.len())
             .finish()
     }
-}
-
-fn rate(r: &RateSpec) -> Result<Rate, String> {
-    Rate::new(r.count, Duration::from_millis(r.per_ms)).map_err(|e| e.to_string())
-}
-
-/// The runtime policy of a `limit` spec.
-fn policy(spec: &LimitSpec) -> Result<Policy, String> {
-    let mut p = Policy::new(spec.name.clone(), rate(&spec.rate)?);
-    p.key = match &spec.key {
-        LimitKeySpec::Ip => LimitKey::Ip,
-        LimitKeySpec::User => LimitKey::User,
-        LimitKeySpec::ApiKey => LimitKey::ApiKey,
-        LimitKeySpec::Endpoint => LimitKey::Endpoint,
-        LimitKeySpec::Global => LimitKey::Global,
-        LimitKeySpec::Header(h) => LimitKey::Header(h.clone()),
-    };
-    p.algorithm = match spec.algorithm {
-        AlgorithmSpec::FixedWindow => crate::limit::Algorithm::FixedWindow,
-        AlgorithmSpec::SlidingWindow => crate::limit::Algorithm::SlidingWindow,
-        AlgorithmSpec::TokenBucket => crate::limit::Algorithm::TokenBucket,
-        AlgorithmSpec::LeakyBucket => crate::limit::Algorithm::LeakyBucket,
-    };
-    p.burst = (spec.burst > 0).then_some(spec.burst);
-    p.block = Duration::from_millis(spec.block_ms);
-    p.cost = spec.cost.max(1);
-    for (tier, r) in &spec.tiers {
-        p.tiers.insert(tier.clone(), rate(r)?);
-    }
-    for (country, r) in &spec.countries {
-        if country.eq_ignore_ascii_case("default") {
-            p.country_default = Some(rate(r)?);
-        } else {
-            p.countries.insert(country.clone(), rate(r)?);
-        }
-    }
-    p.allow = AccessList::parse(&spec.allow).map_err(|e| e.to_string())?;
-    p.deny = AccessList::parse(&spec.deny).map_err(|e| e.to_string())?;
-    Ok(p)
 }
 
 fn retry_policy(spec: &crate::spec::RetrySpec) -> RetryPolicy {
@@ -237,7 +194,8 @@ fn build_with(
         } else {
             local.clone()
         };
-        let p = policy(l).map_err(|why| format!("limit `{name}`: {why}"))?;
+        let p =
+            crate::limit::policy_from_spec(l).map_err(|why| format!("limit `{name}`: {why}"))?;
         Ok(Limiter::new(p, store, Arc::new(SystemClock))
             .map_err(|e| format!("limit `{name}`: {e}"))?
             .with_tiers(tiers.clone()))

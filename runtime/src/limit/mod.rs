@@ -19,12 +19,16 @@
 mod access;
 mod adaptive;
 mod algorithm;
+#[cfg(feature = "server")]
+mod from_spec;
 mod policy;
 mod store;
 
 pub use access::{AccessList, AccessListError, Cidr, CidrError};
 pub use adaptive::{AdaptiveRate, Signal};
 pub use algorithm::{apply, KeyState};
+#[cfg(feature = "server")]
+pub(crate) use from_spec::policy_from_spec;
 pub use policy::{
     check_all, LimitKey, Limiter, Outcome, Policy, PolicyError, RequestInfo, TierLookup, TierMap,
 };

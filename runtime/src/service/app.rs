@@ -11,11 +11,9 @@ use super::{Context, Handlers, Outcome, Request};
 use crate::backend::Backends;
 use crate::clock::SystemClock;
 use crate::http::{log, request_id, respond, Metrics};
-use crate::limit::{
-    check_all, AccessList, Algorithm, LimitKey, Limiter, Policy, Rate, RequestInfo,
-};
+use crate::limit::{check_all, Limiter, RequestInfo};
 use crate::queue::{Broker, Message};
-use crate::spec::{AlgorithmSpec, EndpointSpec, LimitKeySpec, LimitSpec, RateSpec, ServiceSpec};
+use crate::spec::{EndpointSpec, ServiceSpec};
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{HeaderValue, StatusCode};
@@ -93,45 +91,6 @@ impl std::fmt::Debug for App {
             .field("service", &self.inner.ctx.spec().name)
             .finish()
     }
-}
-
-fn rate(r: &RateSpec) -> Result<Rate, String> {
-    Rate::new(r.count, Duration::from_millis(r.per_ms)).map_err(|e| e.to_string())
-}
-
-/// The runtime policy of a `limit` spec (adaptive rates are not applied yet).
-pub(crate) fn policy(spec: &LimitSpec) -> Result<Policy, String> {
-    let mut p = Policy::new(spec.name.clone(), rate(&spec.rate)?);
-    p.key = match &spec.key {
-        LimitKeySpec::Ip => LimitKey::Ip,
-        LimitKeySpec::User => LimitKey::User,
-        LimitKeySpec::ApiKey => LimitKey::ApiKey,
-        LimitKeySpec::Endpoint => LimitKey::Endpoint,
-        LimitKeySpec::Global => LimitKey::Global,
-        LimitKeySpec::Header(h) => LimitKey::Header(h.clone()),
-    };
-    p.algorithm = match spec.algorithm {
-        AlgorithmSpec::FixedWindow => Algorithm::FixedWindow,
-        AlgorithmSpec::SlidingWindow => Algorithm::SlidingWindow,
-        AlgorithmSpec::TokenBucket => Algorithm::TokenBucket,
-        AlgorithmSpec::LeakyBucket => Algorithm::LeakyBucket,
-    };
-    p.burst = (spec.burst > 0).then_some(spec.burst);
-    p.block = Duration::from_millis(spec.block_ms);
-    p.cost = spec.cost.max(1);
-    for (tier, r) in &spec.tiers {
-        p.tiers.insert(tier.clone(), rate(r)?);
-    }
-    for (country, r) in &spec.countries {
-        if country.eq_ignore_ascii_case("default") {
-            p.country_default = Some(rate(r)?);
-        } else {
-            p.countries.insert(country.clone(), rate(r)?);
-        }
-    }
-    p.allow = AccessList::parse(&spec.allow).map_err(|e| e.to_string())?;
-    p.deny = AccessList::parse(&spec.deny).map_err(|e| e.to_string())?;
-    Ok(p)
 }
 
 fn segments(path: &str) -> Vec<String> {
@@ -223,7 +182,8 @@ impl App {
                 } else {
                     local.clone()
                 };
-                let p = policy(l).map_err(|why| format!("limit `{name}`: {why}"))?;
+                let p = crate::limit::policy_from_spec(l)
+                    .map_err(|why| format!("limit `{name}`: {why}"))?;
                 limiters.push(
                     Limiter::new(p, store, Arc::new(SystemClock)).map_err(|e| e.to_string())?,
                 );
