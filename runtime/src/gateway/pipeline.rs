@@ -12,13 +12,11 @@ use crate::limit::{check_all, RequestInfo};
 use crate::retry::Failure;
 use crate::rng::XorShift64;
 use axum::body::Body;
-use axum::extract::ConnectInfo;
 use axum::http::{HeaderMap, HeaderValue, Method, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use http_body_util::BodyExt;
 use serde_json::json;
-use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
@@ -31,20 +29,6 @@ impl Drop for InFlight<'_> {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::Relaxed);
     }
-}
-
-fn client_ip(req: &Request<Body>) -> Option<IpAddr> {
-    let forwarded = req
-        .headers()
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').next())
-        .and_then(|v| v.trim().parse().ok());
-    forwarded.or_else(|| {
-        req.extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip())
-    })
 }
 
 fn idempotent(method: &Method) -> bool {
@@ -263,7 +247,7 @@ impl Gateway {
         if limit > 0 && declared.is_some_and(|n| n > limit) {
             return respond::too_large(limit);
         }
-        let ip = client_ip(&req);
+        let ip = crate::http::client_ip(&req);
         let (parts, body) = req.into_parts();
         let max = if limit == 0 {
             usize::MAX

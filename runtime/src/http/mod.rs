@@ -20,3 +20,19 @@ pub fn listen_port(default: u16) -> Result<u16, String> {
         Err(_) => Ok(default),
     }
 }
+
+/// The client's address: the first `X-Forwarded-For` entry (set by the edge balancer or
+/// the gateway in front), else the peer of the connection.
+pub(crate) fn client_ip(req: &axum::http::Request<axum::body::Body>) -> Option<std::net::IpAddr> {
+    let forwarded = req
+        .headers()
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .and_then(|v| v.trim().parse().ok());
+    forwarded.or_else(|| {
+        req.extensions()
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip())
+    })
+}

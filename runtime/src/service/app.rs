@@ -15,12 +15,10 @@ use crate::limit::{check_all, Limiter, RequestInfo};
 use crate::queue::{Broker, Message};
 use crate::spec::{EndpointSpec, ServiceSpec};
 use axum::body::Body;
-use axum::extract::ConnectInfo;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
-use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -377,7 +375,7 @@ impl App {
             e.method,
             e.spec.path.as_deref().unwrap_or("")
         ));
-        info.ip = client_ip(&req);
+        info.ip = crate::http::client_ip(&req);
         for (name, value) in req.headers() {
             if let Ok(v) = value.to_str() {
                 info.headers
@@ -492,20 +490,6 @@ fn joined(r: Result<Response, tokio::task::JoinError>) -> Response {
             "internal",
             "the handler failed",
         )
-    })
-}
-
-fn client_ip(req: &axum::http::Request<Body>) -> Option<IpAddr> {
-    let forwarded = req
-        .headers()
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').next())
-        .and_then(|v| v.trim().parse().ok());
-    forwarded.or_else(|| {
-        req.extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip())
     })
 }
 
