@@ -319,8 +319,20 @@ fn env(name: String, default: impl Into<String>, meaning: impl Into<String>) -> 
     }
 }
 
+/// The variables every service and gateway reads.
+fn serve_env(port: u16) -> Vec<EnvVar> {
+    vec![
+        env("PORT".into(), port.to_string(), "listening port"),
+        env(
+            "ACCESS_LOG".into(),
+            "on",
+            "one JSON line per request on stderr; `off` turns it off",
+        ),
+    ]
+}
+
 fn backend_env(program: &Program, spec: &ServiceSpec) -> Vec<EnvVar> {
-    let mut out = vec![env("PORT".into(), spec.port.to_string(), "listening port")];
+    let mut out = serve_env(spec.port);
     let uses_redis = !spec.caches.is_empty() || spec.limits.iter().any(|l| l.distributed);
     let uses_redis = uses_redis || spec.queues.iter().any(|q| q.engine == "redis");
     if uses_redis {
@@ -380,7 +392,7 @@ pub fn workspace(common: &CommonContext, program: &Program, catalogue: &Catalogu
     }
     for g in &program.gateways {
         let spec = super::spec::gateway_spec(program, g);
-        let mut env_vars = vec![env("PORT".into(), spec.port.to_string(), "listening port")];
+        let mut env_vars = serve_env(spec.port);
         for b in &spec.backends {
             env_vars.push(env(
                 b.url_env.clone(),

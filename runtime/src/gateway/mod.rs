@@ -19,7 +19,8 @@ pub use auth::{authorize, hex, sign_hex, AuthError, Identity, Scheme};
 
 use crate::breaker::{BreakerConfig, CircuitBreaker};
 use crate::clock::SystemClock;
-use crate::http::metrics::{Counter, Gauge, Histogram};
+use crate::http::metrics::{Gauge, Histogram};
+use crate::http::StatusCounters;
 use crate::http::{log, Metrics};
 use crate::limit::{Limiter, LimiterStore, MemoryStore, TierMap};
 use crate::retry::{Backoff, RetryOn, RetryPolicy};
@@ -28,7 +29,7 @@ use axum::http::{HeaderName, HeaderValue};
 use std::collections::HashMap;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicU32};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Parses the JSON spec a generated gateway crate embeds.
@@ -58,7 +59,7 @@ struct RouteState {
     set_headers: Vec<(HeaderName, HeaderValue)>,
     scheme: Option<usize>,
     required: bool,
-    statuses: Vec<OnceLock<Arc<Counter>>>,
+    statuses: StatusCounters,
     latency: Arc<Histogram>,
 }
 
@@ -74,7 +75,7 @@ struct Inner {
     in_flight: AtomicU32,
     access_log: AtomicBool,
     described: Vec<String>,
-    unrouted: Vec<OnceLock<Arc<Counter>>>,
+    unrouted: StatusCounters,
     checks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -118,10 +119,6 @@ fn retry_policy(spec: &crate::spec::RetrySpec) -> RetryPolicy {
             connect: spec.on_connect,
         },
     }
-}
-
-fn status_slots() -> Vec<OnceLock<Arc<Counter>>> {
-    (0..600).map(|_| OnceLock::new()).collect()
 }
 
 /// Builds the gateway: backends and their health checks (started here, stopped when the
@@ -274,6 +271,8 @@ fn build_with(
             "Time to answer HTTP requests.",
             &[("service", spec.name.as_str()), ("endpoint", &label)],
         );
+        let statuses =
+            StatusCounters::new(&[("service", spec.name.as_str()), ("endpoint", &label)]);
         routes.push(RouteState {
             spec: r.clone(),
             label,
@@ -286,7 +285,7 @@ fn build_with(
             set_headers,
             scheme,
             required,
-            statuses: status_slots(),
+            statuses,
             latency,
         });
     }
@@ -308,6 +307,7 @@ fn build_with(
             b.spec.balance
         ));
     }
+    let unrouted = StatusCounters::new(&[("service", spec.name.as_str()), ("endpoint", "none")]);
     Ok(Gateway {
         inner: Arc::new(Inner {
             patterns: spec.routes.iter().map(routes::Pattern::new).collect(),
@@ -321,7 +321,7 @@ fn build_with(
             in_flight: AtomicU32::new(0),
             access_log: AtomicBool::new(false),
             described,
-            unrouted: status_slots(),
+            unrouted,
             checks,
         }),
     })
@@ -373,27 +373,16 @@ pub async fn serve(spec: GatewaySpec) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let access_log = !matches!(
-        std::env::var("ACCESS_LOG").as_deref(),
-        Ok("off" | "0" | "false")
-    );
     let gateway = match build(spec).await {
-        Ok(g) => g.with_access_log(access_log),
+        Ok(g) => g.with_access_log(crate::http::server::access_log_from_env()),
         Err(why) => {
             log::error(&name, "cannot start", &[("error", why.into())]);
             return ExitCode::FAILURE;
         }
     };
-    let listener = match tokio::net::TcpListener::bind(("0.0.0.0", port)).await {
+    let listener = match crate::http::server::listen(&name, port).await {
         Ok(l) => l,
-        Err(why) => {
-            log::error(
-                &name,
-                "cannot listen",
-                &[("port", port.into()), ("error", why.to_string().into())],
-            );
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     log::info(
         &name,
@@ -403,22 +392,7 @@ pub async fn serve(spec: GatewaySpec) -> ExitCode {
             ("backends", gateway.described().to_vec().into()),
         ],
     );
-    let router = gateway
-        .router()
-        .into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let served = axum::serve(listener, router)
-        .with_graceful_shutdown(crate::http::shutdown::signal())
-        .await;
-    match served {
-        Ok(()) => {
-            log::info(&name, "stopped", &[]);
-            ExitCode::SUCCESS
-        }
-        Err(why) => {
-            log::error(&name, "server failed", &[("error", why.to_string().into())]);
-            ExitCode::FAILURE
-        }
-    }
+    crate::http::server::run(&name, listener, gateway.router(), || {}, async {}).await
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use super::edge::{accepts_gzip, gzip, worth_gzip};
 use super::routes::{self, Match};
 use super::upstream::{hop_by_hop, Outgoing, SendError};
 use super::{Gateway, RouteState};
-use crate::http::{log, request_id, respond};
+use crate::http::{log, request_id, respond, InFlight};
 use crate::limit::{check_all, RequestInfo};
 use crate::retry::Failure;
 use crate::rng::XorShift64;
@@ -17,19 +17,11 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use http_body_util::BodyExt;
 use serde_json::json;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 /// Largest upstream body buffered to compress or cache; larger ones stream through.
 const BUFFER_MAX: usize = 8 << 20;
-
-struct InFlight<'a>(&'a AtomicU32);
-
-impl Drop for InFlight<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
-    }
-}
 
 fn idempotent(method: &Method) -> bool {
     matches!(
@@ -99,25 +91,11 @@ impl Gateway {
             headers.insert(request_id::HEADER, v);
         }
         let status = response.status().as_u16();
-        let (slots, label) = match route {
+        let (counters, label) = match route {
             Some(i) => (&inner.routes[i].statuses, inner.routes[i].label.as_str()),
             None => (&inner.unrouted, "none"),
         };
-        let slot = usize::from(status).min(slots.len() - 1);
-        slots[slot]
-            .get_or_init(|| {
-                let code = status.to_string();
-                inner.metrics.counter(
-                    "http_requests_total",
-                    "HTTP requests answered.",
-                    &[
-                        ("service", inner.spec.name.as_str()),
-                        ("endpoint", label),
-                        ("status", &code),
-                    ],
-                )
-            })
-            .inc();
+        counters.record(&inner.metrics, status);
         if let Some(i) = route {
             inner.routes[i].latency.observe(started.elapsed());
         }
@@ -224,8 +202,7 @@ impl Gateway {
     async fn serve_route(&self, index: usize, req: Request<Body>, id: Option<&str>) -> Response {
         let inner = &self.inner;
         let route = &inner.routes[index];
-        let in_flight = inner.in_flight.fetch_add(1, Ordering::Relaxed);
-        let _guard = InFlight(&inner.in_flight);
+        let (_guard, in_flight) = InFlight::enter(&inner.in_flight);
         if let Some(shed) = &inner.spec.shed {
             if !route.spec.critical && shed.max_in_flight > 0 && in_flight >= shed.max_in_flight {
                 return respond::unavailable("overloaded", "load is being shed", 1);
@@ -277,12 +254,7 @@ impl Gateway {
                 .get(country)
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string);
-            for (name, value) in &parts.headers {
-                if let Ok(v) = value.to_str() {
-                    info.headers
-                        .push((name.as_str().to_string(), v.to_string()));
-                }
-            }
+            info.headers = crate::http::limit_headers(&route.limiters, &parts.headers);
             match check_all(&route.limiters, &info).await {
                 Ok(crate::limit::Outcome::Denylisted) => {
                     return respond::error(

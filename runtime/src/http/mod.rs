@@ -6,9 +6,13 @@ pub mod log;
 pub mod metrics;
 pub mod request_id;
 pub mod respond;
+pub(crate) mod server;
 pub mod shutdown;
+pub(crate) mod status_counters;
 
 pub use metrics::Metrics;
+pub(crate) use server::InFlight;
+pub(crate) use status_counters::StatusCounters;
 
 /// The port to listen on: `PORT` when it is set to a valid port, else `default`.
 pub fn listen_port(default: u16) -> Result<u16, String> {
@@ -35,4 +39,23 @@ pub(crate) fn client_ip(req: &axum::http::Request<axum::body::Body>) -> Option<s
             .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
             .map(|c| c.0.ip())
     })
+}
+
+/// The request headers the rate limits of `limiters` key on (`key = header NAME`), as
+/// [`crate::limit::RequestInfo::headers`] wants them; the others are not copied.
+pub(crate) fn limit_headers(
+    limiters: &[crate::limit::Limiter],
+    headers: &axum::http::HeaderMap,
+) -> Vec<(String, String)> {
+    limiters
+        .iter()
+        .filter_map(|l| match &l.policy().key {
+            crate::limit::LimitKey::Header(name) => Some(name),
+            _ => None,
+        })
+        .filter_map(|name| {
+            let value = headers.get(name.as_str())?.to_str().ok()?;
+            Some((name.to_ascii_lowercase(), value.to_string()))
+        })
+        .collect()
 }

@@ -2,7 +2,9 @@
 //! the response and forwarded upstream.
 
 use axum::http::HeaderMap;
+use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The header name.
@@ -23,12 +25,19 @@ pub fn from_headers(headers: &HeaderMap) -> String {
 
 /// A new id, unique within the process and unlikely to collide across processes.
 pub fn fresh() -> String {
+    static PREFIX: OnceLock<String> = OnceLock::new();
+    let prefix = PREFIX.get_or_init(|| {
+        let start = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
+        format!("{start:x}-{:x}-", std::process::id())
+    });
     let seq = SEQUENCE.fetch_add(1, Ordering::Relaxed);
-    let start = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0);
-    format!("{start:x}-{:x}-{seq:x}", std::process::id())
+    let mut id = String::with_capacity(prefix.len() + 16);
+    id.push_str(prefix);
+    let _ = write!(id, "{seq:x}");
+    id
 }
 
 #[cfg(test)]

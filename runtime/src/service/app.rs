@@ -10,18 +10,24 @@ use super::workers::Workers;
 use super::{Context, Handlers, Outcome, Request};
 use crate::backend::Backends;
 use crate::clock::SystemClock;
-use crate::http::{log, request_id, respond, Metrics};
+use crate::http::metrics::Histogram;
+use crate::http::{log, request_id, respond, InFlight, Metrics, StatusCounters};
 use crate::limit::{check_all, Limiter, RequestInfo};
 use crate::queue::{Broker, Message};
 use crate::spec::{EndpointSpec, ServiceSpec};
 use axum::body::Body;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use futures_util::FutureExt;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+const LATENCY: &str = "http_request_duration_seconds";
+const LATENCY_HELP: &str = "Time to answer HTTP requests.";
 
 /// What every request and background task shares.
 #[derive(Debug)]
@@ -65,6 +71,8 @@ struct Endpoint {
     method: String,
     segments: Vec<String>,
     limiters: Vec<Limiter>,
+    statuses: StatusCounters,
+    latency: Arc<Histogram>,
 }
 
 struct Inner {
@@ -72,6 +80,7 @@ struct Inner {
     handlers: Arc<dyn Handlers>,
     endpoints: Vec<Endpoint>,
     in_flight: AtomicU32,
+    unrouted_latency: Arc<Histogram>,
     access_log: AtomicBool,
     described: Vec<String>,
     workers: Workers,
@@ -186,11 +195,23 @@ impl App {
                     Limiter::new(p, store, Arc::new(SystemClock)).map_err(|e| e.to_string())?,
                 );
             }
+            let method = method.to_ascii_uppercase();
+            let labels = [
+                ("service", spec.name.as_str()),
+                ("endpoint", e.name.as_str()),
+            ];
+            let statuses = StatusCounters::new(&[
+                ("service", spec.name.as_str()),
+                ("endpoint", e.name.as_str()),
+                ("method", method.as_str()),
+            ]);
             endpoints.push(Endpoint {
                 spec: e.clone(),
-                method: method.to_ascii_uppercase(),
                 segments: segments(path),
                 limiters,
+                statuses,
+                latency: metrics.histogram(LATENCY, LATENCY_HELP, &labels),
+                method,
             });
         }
         let outbound = Outbound::new(&spec, &metrics);
@@ -202,6 +223,11 @@ impl App {
             outbound,
             metrics,
         });
+        let unrouted_latency = shared.metrics.histogram(
+            LATENCY,
+            LATENCY_HELP,
+            &[("service", shared.spec.name.as_str()), ("endpoint", "none")],
+        );
         let ctx = Context { shared };
         Ok(Self {
             inner: Arc::new(Inner {
@@ -210,6 +236,7 @@ impl App {
                 handlers,
                 endpoints,
                 in_flight: AtomicU32::new(0),
+                unrouted_latency,
                 access_log: AtomicBool::new(false),
                 described: backends.described,
             }),
@@ -264,45 +291,55 @@ impl App {
     pub async fn handle(&self, req: axum::http::Request<Body>) -> Response {
         let started = Instant::now();
         let id = request_id::from_headers(req.headers());
-        let method = req.method().as_str().to_string();
-        let path = req.uri().path().to_string();
+        let method = req.method().clone();
+        let logging = self.inner.access_log.load(Ordering::Relaxed);
+        let path = if logging {
+            req.uri().path().to_string()
+        } else {
+            String::new()
+        };
         let (mut response, endpoint) = self.route(req, &id).await;
         if let Ok(v) = HeaderValue::try_from(id.as_str()) {
             response.headers_mut().insert(request_id::HEADER, v);
         }
-        let status = response.status().as_u16().to_string();
+        let status = response.status().as_u16();
         let metrics = &self.shared().metrics;
         let service = self.shared().spec.name.as_str();
-        let name = endpoint.as_deref().unwrap_or("none");
-        metrics
-            .counter(
-                "http_requests_total",
-                "HTTP requests answered.",
-                &[
-                    ("service", service),
-                    ("endpoint", name),
-                    ("method", &method),
-                    ("status", &status),
-                ],
-            )
-            .inc();
-        metrics
-            .histogram(
-                "http_request_duration_seconds",
-                "Time to answer HTTP requests.",
-                &[("service", service), ("endpoint", name)],
-            )
-            .observe(started.elapsed());
-        if self.inner.access_log.load(Ordering::Relaxed) {
+        let endpoint = endpoint.map(|i| &self.inner.endpoints[i]);
+        match endpoint {
+            Some(e) => {
+                e.statuses.record(metrics, status);
+                e.latency.observe(started.elapsed());
+            }
+            None => {
+                // Unrouted answers carry the request's method: no prepared handle.
+                let code = status.to_string();
+                metrics
+                    .counter(
+                        "http_requests_total",
+                        "HTTP requests answered.",
+                        &[
+                            ("service", service),
+                            ("endpoint", "none"),
+                            ("method", method.as_str()),
+                            ("status", &code),
+                        ],
+                    )
+                    .inc();
+                self.inner.unrouted_latency.observe(started.elapsed());
+            }
+        }
+        if logging {
+            let name = endpoint.map_or("none", |e| e.spec.name.as_str());
             log::info(
                 service,
                 "request",
                 &[
                     ("request_id", id.into()),
-                    ("method", method.into()),
+                    ("method", method.as_str().into()),
                     ("path", path.into()),
                     ("endpoint", name.into()),
-                    ("status", response.status().as_u16().into()),
+                    ("status", status.into()),
                     ("ms", (started.elapsed().as_micros() as f64 / 1000.0).into()),
                 ],
             );
@@ -310,9 +347,9 @@ impl App {
         response
     }
 
-    async fn route(&self, req: axum::http::Request<Body>, id: &str) -> (Response, Option<String>) {
+    async fn route(&self, req: axum::http::Request<Body>, id: &str) -> (Response, Option<usize>) {
         let spec = &self.shared().spec;
-        let path = req.uri().path().to_string();
+        let path = req.uri().path();
         if path == spec.health_path || path == "/health" {
             return (axum::Json(json!({"status": "ok"})).into_response(), None);
         }
@@ -329,6 +366,7 @@ impl App {
             );
             return (r, None);
         }
+        let path = path.to_string();
         let parts: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
         let mut path_matched = false;
         for (i, e) in self.inner.endpoints.iter().enumerate() {
@@ -339,8 +377,7 @@ impl App {
             if e.method != req.method().as_str() {
                 continue;
             }
-            let name = e.spec.name.clone();
-            return (self.run(i, params, req, id).await, Some(name));
+            return (self.run(i, params, req, id).await, Some(i));
         }
         let response = if path_matched {
             respond::error(
@@ -363,30 +400,15 @@ impl App {
     ) -> Response {
         let e = &self.inner.endpoints[index];
         let spec = &self.shared().spec;
-        let in_flight = self.inner.in_flight.fetch_add(1, Ordering::SeqCst);
-        let _guard = InFlight(&self.inner.in_flight);
+        let (_guard, in_flight) = InFlight::enter(&self.inner.in_flight);
         if let Some(shed) = &spec.shed {
             if !e.spec.critical && shed.max_in_flight > 0 && in_flight >= shed.max_in_flight {
                 return respond::unavailable("overloaded", "load is being shed", 1);
             }
         }
-        let mut info = RequestInfo::new(format!(
-            "{} {}",
-            e.method,
-            e.spec.path.as_deref().unwrap_or("")
-        ));
-        info.ip = crate::http::client_ip(&req);
-        for (name, value) in req.headers() {
-            if let Ok(v) = value.to_str() {
-                info.headers
-                    .push((name.as_str().to_string(), v.to_string()));
-            }
-        }
-        info.api_key = info.header("x-api-key").map(str::to_string);
-        info.user = info.header("x-user-id").map(str::to_string);
-        info.country = info.header("x-country").map(str::to_string);
         let mut rate_headers = Vec::new();
         if !e.limiters.is_empty() {
+            let info = request_info(e, &req);
             match check_all(&e.limiters, &info).await {
                 Ok(crate::limit::Outcome::Denylisted) => {
                     return respond::error(
@@ -449,25 +471,24 @@ impl App {
             request_id: id.to_string(),
         };
         let budget = e.spec.timeout_ms;
-        let (handlers, ctx, endpoint) = (
-            self.inner.handlers.clone(),
-            self.inner.ctx.clone(),
-            e.spec.clone(),
-        );
-        let task = tokio::spawn(async move {
+        let (handlers, ctx, endpoint) = (&self.inner.handlers, &self.inner.ctx, &e.spec);
+        // The handler runs in this task (a spawn per request costs a cross-thread wake);
+        // a panic in it is caught and answered 500, like a failed task would be.
+        let answered = AssertUnwindSafe(async move {
             match handlers
-                .endpoint(&endpoint.name, &ctx, request.clone())
+                .endpoint(&endpoint.name, ctx, request.clone())
                 .await
             {
-                Outcome::Default => behaviour::run(&ctx, &endpoint, request).await,
+                Outcome::Default => behaviour::run(ctx, endpoint, request).await,
                 other => answer(other),
             }
-        });
+        })
+        .catch_unwind();
         let mut response = if budget == 0 {
-            joined(task.await)
+            unpanicked(answered.await)
         } else {
-            match tokio::time::timeout(Duration::from_millis(budget), task).await {
-                Ok(r) => joined(r),
+            match tokio::time::timeout(Duration::from_millis(budget), answered).await {
+                Ok(r) => unpanicked(r),
                 Err(_) => respond::timeout(budget),
             }
         };
@@ -483,7 +504,28 @@ impl App {
     }
 }
 
-fn joined(r: Result<Response, tokio::task::JoinError>) -> Response {
+/// What the rate limits of `e` look at in `req`.
+fn request_info(e: &Endpoint, req: &axum::http::Request<Body>) -> RequestInfo {
+    let mut info = RequestInfo::new(format!(
+        "{} {}",
+        e.method,
+        e.spec.path.as_deref().unwrap_or("")
+    ));
+    info.ip = crate::http::client_ip(req);
+    info.headers = crate::http::limit_headers(&e.limiters, req.headers());
+    let header = |name: &str| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    info.api_key = header("x-api-key");
+    info.user = header("x-user-id");
+    info.country = header("x-country");
+    info
+}
+
+fn unpanicked(r: std::thread::Result<Response>) -> Response {
     r.unwrap_or_else(|_| {
         respond::error(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -491,14 +533,6 @@ fn joined(r: Result<Response, tokio::task::JoinError>) -> Response {
             "the handler failed",
         )
     })
-}
-
-struct InFlight<'a>(&'a AtomicU32);
-
-impl Drop for InFlight<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
-    }
 }
 
 #[cfg(test)]

@@ -6,8 +6,9 @@ use super::outbound::CallError;
 use super::{Context, Request};
 use crate::http::respond;
 use crate::spec::{EndpointSpec, TargetSpec};
-use axum::http::{Method, StatusCode};
+use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use serde_json::{json, Value};
 
 /// The table an endpoint's targets reach (through a cache, its source) and the cache.
@@ -35,6 +36,18 @@ fn key_param(e: &EndpointSpec, req: &Request) -> Option<String> {
         .filter_map(|s| s.strip_prefix(':'))
         .next_back()?;
     req.param(last).map(str::to_string)
+}
+
+/// 200 with `json`, a serialised JSON value, as the body.
+fn json_answer(json: Bytes) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        json,
+    )
+        .into_response()
 }
 
 fn failure(e: DataError) -> Response {
@@ -98,10 +111,14 @@ async fn read(
     };
     let found = match cache.and_then(|c| shared.caches.get(c)) {
         Some(c) => c.get(&shared.tables, table, &key).await,
-        None => shared.tables.get(table, &key).await,
+        None => shared
+            .tables
+            .get(table, &key)
+            .await
+            .map(|row| row.map(|row| Bytes::from(Value::Object(row).to_string()))),
     };
     match found {
-        Ok(Some(row)) => axum::Json(Value::Object(row)).into_response(),
+        Ok(Some(json)) => json_answer(json),
         Ok(None) => respond::not_found(format!("no row of {table} has key `{key}`")),
         Err(why) => failure(why),
     }

@@ -3,20 +3,29 @@
 //! flight: moka coalesces concurrent loads of a key); write-through updates the layers,
 //! cache-aside and read-through invalidate them, write-behind updates them and buffers
 //! the store write until the next flush.
+//!
+//! Both layers hold a row as its JSON text: a hit is answered with those bytes as they
+//! are, without copying or serialising the row again.
 
 use super::data::{DataError, Tables};
 use crate::cache::RemoteCache;
 use crate::http::metrics::{Counter, Metrics};
 use crate::spec::CacheSpec;
 use crate::store::Row;
+use bytes::Bytes;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+/// A row's JSON text (a map of JSON values always serialises).
+fn to_json(row: &Row) -> Bytes {
+    Bytes::from(serde_json::to_vec(row).unwrap_or_default())
+}
 
 /// A cache of one table's rows, by primary key.
 #[derive(Debug)]
 pub(crate) struct RowCache {
     pub(crate) spec: CacheSpec,
-    l1: Option<moka::future::Cache<String, Arc<Row>>>,
+    l1: Option<moka::future::Cache<String, Bytes>>,
     l2: Option<(Arc<dyn RemoteCache>, Option<Duration>)>,
     hits: Arc<Counter>,
     misses: Arc<Counter>,
@@ -68,38 +77,39 @@ impl RowCache {
         (self.hits.get(), self.misses.get())
     }
 
-    async fn l2_get(&self, key: &str) -> Option<Row> {
+    /// The JSON object stored under `key` in L2; anything else there counts as a miss.
+    async fn l2_get(&self, key: &str) -> Option<Bytes> {
         let (remote, _) = self.l2.as_ref()?;
         let bytes = remote.get(&self.remote_key(key)).await.ok()??;
-        serde_json::from_slice(&bytes).ok()
+        serde_json::from_slice::<Row>(&bytes).ok()?;
+        Some(Bytes::from(bytes))
     }
 
-    async fn l2_set(&self, key: &str, row: &Row) {
+    async fn l2_set(&self, key: &str, json: &Bytes) {
         if let Some((remote, ttl)) = &self.l2 {
-            if let Ok(bytes) = serde_json::to_vec(row) {
-                // A failing shared layer is only slower, never wrong: ignore it.
-                let _ = remote.set(&self.remote_key(key), bytes, *ttl).await;
-            }
+            // A failing shared layer is only slower, never wrong: ignore it.
+            let _ = remote.set(&self.remote_key(key), json.to_vec(), *ttl).await;
         }
     }
 
-    /// The row with `key`: from L1, else L2, else `table` (and then stored in both).
+    /// The row with `key` as JSON: from L1, else L2, else `table` (and then stored in both).
     pub(crate) async fn get(
         &self,
         tables: &Tables,
         table: &str,
         key: &str,
-    ) -> Result<Option<Row>, DataError> {
+    ) -> Result<Option<Bytes>, DataError> {
         let load = async {
-            if let Some(row) = self.l2_get(key).await {
+            if let Some(json) = self.l2_get(key).await {
                 self.hits.inc();
-                return Ok(Arc::new(row));
+                return Ok(json);
             }
             self.misses.inc();
             match tables.get(table, key).await {
                 Ok(Some(row)) => {
-                    self.l2_set(key, &row).await;
-                    Ok(Arc::new(row))
+                    let json = to_json(&row);
+                    self.l2_set(key, &json).await;
+                    Ok(json)
                 }
                 Ok(None) => Err(None),
                 Err(e) => Err(Some(e)),
@@ -107,17 +117,17 @@ impl RowCache {
         };
         let Some(l1) = &self.l1 else {
             return match load.await {
-                Ok(row) => Ok(Some((*row).clone())),
+                Ok(json) => Ok(Some(json)),
                 Err(None) => Ok(None),
                 Err(Some(e)) => Err(e),
             };
         };
-        if let Some(row) = l1.get(key).await {
+        if let Some(json) = l1.get(key).await {
             self.hits.inc();
-            return Ok(Some((*row).clone()));
+            return Ok(Some(json));
         }
         match l1.try_get_with(key.to_string(), load).await {
-            Ok(row) => Ok(Some((*row).clone())),
+            Ok(json) => Ok(Some(json)),
             Err(e) => match e.as_ref() {
                 None => Ok(None),
                 Some(e) => Err(e.clone()),
@@ -137,10 +147,11 @@ impl RowCache {
 
     /// Puts `row` in every layer.
     pub(crate) async fn set(&self, key: &str, row: &Row) {
+        let json = to_json(row);
         if let Some(l1) = &self.l1 {
-            l1.insert(key.to_string(), Arc::new(row.clone())).await;
+            l1.insert(key.to_string(), json.clone()).await;
         }
-        self.l2_set(key, row).await;
+        self.l2_set(key, &json).await;
     }
 
     /// After `row` was written under `key`: the pattern's cache update. Returns true when

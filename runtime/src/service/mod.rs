@@ -195,6 +195,7 @@ impl Context {
 /// requests, consumers and jobs. The backends are those the environment names
 /// ([`Backends::from_env`]): embedded when no URL is set; a URL that is set but does not
 /// work stops start-up with a message naming its variable.
+/// The JSON access log is on unless `ACCESS_LOG` is `off`.
 pub async fn serve(spec: ServiceSpec, handlers: Arc<dyn Handlers>) -> ExitCode {
     let name = spec.name.clone();
     let port = match crate::http::listen_port(spec.port) {
@@ -219,22 +220,15 @@ pub async fn serve(spec: ServiceSpec, handlers: Arc<dyn Handlers>) -> ExitCode {
         }
     };
     let app = match App::build(spec, handlers, backends).await {
-        Ok(app) => app.with_access_log(true),
+        Ok(app) => app.with_access_log(crate::http::server::access_log_from_env()),
         Err(why) => {
             log::error(&name, "cannot start", &[("error", why.to_string().into())]);
             return ExitCode::FAILURE;
         }
     };
-    let listener = match tokio::net::TcpListener::bind(("0.0.0.0", port)).await {
+    let listener = match crate::http::server::listen(&name, port).await {
         Ok(l) => l,
-        Err(why) => {
-            log::error(
-                &name,
-                "cannot listen",
-                &[("port", port.into()), ("error", why.to_string().into())],
-            );
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     log::info(
         &name,
@@ -246,24 +240,13 @@ pub async fn serve(spec: ServiceSpec, handlers: Arc<dyn Handlers>) -> ExitCode {
     );
     app.start_workers();
     let shutdown = app.shutdown();
-    let router = app
-        .router()
-        .into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let served = axum::serve(listener, router)
-        .with_graceful_shutdown(async move {
-            crate::http::shutdown::signal().await;
-            shutdown.trigger();
-        })
-        .await;
-    app.drain().await;
-    match served {
-        Ok(()) => {
-            log::info(&name, "stopped", &[]);
-            ExitCode::SUCCESS
-        }
-        Err(why) => {
-            log::error(&name, "server failed", &[("error", why.to_string().into())]);
-            ExitCode::FAILURE
-        }
-    }
+    let router = app.router();
+    crate::http::server::run(
+        &name,
+        listener,
+        router,
+        move || shutdown.trigger(),
+        app.drain(),
+    )
+    .await
 }
