@@ -2,7 +2,8 @@
 # HTTP benchmarks of generated code (docs/benchmarks.md, "HTTP"), side by side in one run:
 #  (a) a generated service endpoint on its cache-hit path (user_service.get_profile of
 #      examples/api-gateway.arch: read-through user_cache, metrics, request id) vs
-#      runtime/examples/bare_axum.rs answering the same bytes;
+#      runtime/examples/bare_axum.rs answering the same bytes (access logs off on both
+#      generated binaries: the targets name the limit, metrics and request-id layers);
 #  (b) the generated api_gateway proxying to that service vs nginx proxy_pass (upstream
 #      keepalive) to the same service.
 # Release builds, wrk -t1 -c32 -d5s on loopback. Needs wrk, nginx, curl
@@ -38,7 +39,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-PORT=$SVC "$BIN/user_service" 2>/dev/null & pids+=($!)
+PORT=$SVC ACCESS_LOG=off "$BIN/user_service" 2>/dev/null & pids+=($!)
 PORT=$GW USER_SERVICE_URL=http://127.0.0.1:$SVC USER_SERVICE_2_4_0_RC_1_URL=http://127.0.0.1:$SVC \
   JWT_SECRET=bench ACCESS_LOG=off "$BIN/api_gateway" 2>/dev/null & pids+=($!)
 sleep 1
