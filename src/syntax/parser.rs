@@ -14,17 +14,28 @@ struct ArchParser;
 /// Parses one file. On a syntax error the file is empty and the error is in the diagnostics;
 /// literal problems (unknown units, `30 s`) are reported without stopping the parse.
 pub fn parse(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
+    let cuts = match scan_nesting(file, text) {
+        Ok(cuts) => cuts,
+        Err(d) => return (File::default(), vec![*d]),
+    };
+    parse_in_pieces(file, text, &cuts).unwrap_or_else(|| parse_whole(file, text))
+}
+
+/// Parses the file in one pest call.
+fn parse_whole(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
     let mut diagnostics = Vec::new();
-    if let Some(d) = too_deep(file, text) {
-        return (File::default(), vec![d]);
-    }
     match ArchParser::parse(Rule::file, text) {
         Ok(mut pairs) => {
             let mut lower = Lower {
                 file,
+                offset: 0,
                 diagnostics: &mut diagnostics,
             };
-            let ast = pairs.next().map(|p| lower.file(p)).unwrap_or_default();
+            let mut ast = File::default();
+            if let Some(p) = pairs.next() {
+                lower.file(p, &mut ast);
+            }
+            ast.complete = true;
             (ast, diagnostics)
         }
         Err(error) => {
@@ -34,22 +45,61 @@ pub fn parse(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
     }
 }
 
+/// Pieces of about this many bytes are parsed one at a time.
+const PIECE_BYTES: usize = 32 * 1024;
+
+/// Parses a large file a few top-level blocks at a time, so pest's token queue never holds
+/// more than one piece (at 10,000 components the whole-file queue is most of the peak
+/// memory, and the page faults to fill it most of the parse time). The pieces end where a
+/// top-level block closes, so they are item sequences of `file` and their ASTs concatenate
+/// to the whole file's. `None` when the file is small or a piece does not parse: the caller
+/// then parses the whole file, so a syntax error reads exactly as it would without pieces.
+fn parse_in_pieces(file: FileId, text: &str, cuts: &[usize]) -> Option<(File, Vec<Diagnostic>)> {
+    if text.len() <= PIECE_BYTES {
+        return None;
+    }
+    let mut ast = File::default();
+    let mut diagnostics = Vec::new();
+    let mut start = 0;
+    let ends = cuts
+        .iter()
+        .copied()
+        .filter(|&end| end < text.len())
+        .chain(std::iter::once(text.len()));
+    for end in ends {
+        if end - start < PIECE_BYTES && end < text.len() {
+            continue;
+        }
+        let piece = &text[start..end];
+        let pairs = ArchParser::parse(Rule::file, piece).ok()?;
+        let mut lower = Lower {
+            file,
+            offset: start,
+            diagnostics: &mut diagnostics,
+        };
+        for p in pairs {
+            lower.file(p, &mut ast);
+        }
+        start = end;
+    }
+    ast.complete = true;
+    Some((ast, diagnostics))
+}
+
 struct Lower<'d> {
     file: FileId,
+    /// Where the parsed piece starts in the file.
+    offset: usize,
     diagnostics: &'d mut Vec<Diagnostic>,
 }
 
 impl Lower<'_> {
     fn span(&self, pair: &Pair<Rule>) -> Span {
         let s = pair.as_span();
-        Span::new(self.file, s.start(), s.end())
+        Span::new(self.file, self.offset + s.start(), self.offset + s.end())
     }
 
-    fn file(&mut self, pair: Pair<Rule>) -> File {
-        let mut file = File {
-            complete: true,
-            ..File::default()
-        };
+    fn file(&mut self, pair: Pair<Rule>, file: &mut File) {
         for item in pair.into_inner() {
             match item.as_rule() {
                 Rule::import => {
@@ -65,7 +115,6 @@ impl Lower<'_> {
                 _ => {}
             }
         }
-        file
     }
 
     fn ident(&self, pair: Pair<Rule>) -> Ident {
@@ -340,10 +389,12 @@ fn unescape(raw: &str) -> String {
 /// the bound keeps the recursive-descent parser from exhausting the stack on hostile input.
 pub const MAX_NESTING: usize = 64;
 
-/// Finds the first place where nesting exceeds [`MAX_NESTING`], skipping strings and
-/// line comments.
-fn too_deep(file: FileId, text: &str) -> Option<Diagnostic> {
+/// Scans brackets, skipping strings and comments: the first place where nesting exceeds
+/// [`MAX_NESTING`] is an error; otherwise the offsets just after each `}` that closes a
+/// top-level block, where the file can be cut into pieces.
+fn scan_nesting(file: FileId, text: &str) -> Result<Vec<usize>, Box<Diagnostic>> {
     let bytes = text.as_bytes();
+    let mut cuts = Vec::new();
     let (mut depth, mut comment_depth, mut i) = (0usize, 0usize, 0usize);
     let mut in_string = false;
     while i < bytes.len() {
@@ -376,6 +427,10 @@ fn too_deep(file: FileId, text: &str) -> Option<Diagnostic> {
                     i += 1;
                 }
                 b'{' | b'[' | b'(' => depth += 1,
+                b'}' if depth == 1 => {
+                    depth = 0;
+                    cuts.push(i + 1);
+                }
                 b'}' | b']' | b')' => depth = depth.saturating_sub(1),
                 _ => {}
             }
@@ -386,7 +441,7 @@ fn too_deep(file: FileId, text: &str) -> Option<Diagnostic> {
             } else {
                 "blocks, lists and calls"
             };
-            return Some(
+            return Err(Box::new(
                 Diagnostic::error(
                     "A001",
                     Span::new(file, i, i + 1),
@@ -394,11 +449,11 @@ fn too_deep(file: FileId, text: &str) -> Option<Diagnostic> {
                 )
                 .with_primary_label("too deep")
                 .with_help("flatten the structure: no real architecture needs this depth"),
-            );
+            ));
         }
         i += 1;
     }
-    None
+    Ok(cuts)
 }
 
 /// Words for what the grammar expected, by rule.
@@ -537,6 +592,50 @@ mod tests {
         assert_eq!(f.imports.len(), 1);
         assert_eq!(f.blocks.len(), 1);
         assert_eq!(f.blocks[0].items.len(), 5);
+    }
+
+    /// A file of `n` blocks whose strings and comments hold braces, so only a scanner that
+    /// skips them cuts it in the right places.
+    fn large_file(n: usize) -> String {
+        let mut text = String::from("import \"shared.arch\"\n");
+        for i in 0..n {
+            text.push_str(&format!(
+                "service s{i} {{ // a }} in a comment\n  /* a {{ in /* a nested */ comment */\n  \
+                 port = {i}\n  note = \"}} {{ \\\" }}\"\n  endpoint get \"/x/{{id}}\" {{ latency = 30 s, \
+                 tags = [a, b.c, f(x = 1)] }}\n}}\n"
+            ));
+        }
+        text
+    }
+
+    #[test]
+    fn pieces_parse_as_the_whole_file() {
+        let text = large_file(2_000);
+        assert!(text.len() > 4 * PIECE_BYTES, "the file is cut into pieces");
+        let (whole, whole_diags) = parse_whole(FileId(0), &text);
+        let cuts = scan_nesting(FileId(0), &text).expect("not too deep");
+        let (pieces, piece_diags) =
+            parse_in_pieces(FileId(0), &text, &cuts).expect("every piece parses on its own");
+        assert_eq!(pieces.blocks.len(), 2_000);
+        assert_eq!(format!("{pieces:?}"), format!("{whole:?}"));
+        // One `30 s` fix per block, at the same places.
+        assert_eq!(piece_diags.len(), 2_000);
+        assert_eq!(format!("{piece_diags:?}"), format!("{whole_diags:?}"));
+    }
+
+    #[test]
+    fn a_syntax_error_in_a_large_file_reads_as_in_a_small_one() {
+        let mut text = large_file(1_000);
+        text.push_str("service broken { port = }\n");
+        text.push_str(&large_file(10));
+        let (file, d) = parse(FileId(0), &text);
+        assert!(!file.complete);
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].code, "A001");
+        let at = text.find("port = }").map(|i| i + "port = ".len());
+        assert_eq!(Some(d[0].span.start as usize), at);
+        let (_, whole) = parse_whole(FileId(0), &text);
+        assert_eq!(format!("{d:?}"), format!("{whole:?}"));
     }
 
     #[test]
