@@ -30,6 +30,22 @@ fn plan_json(path: &Path) -> String {
     };
     let mut text = serde_json::to_string_pretty(&plan.without_traces()).expect("serialises");
     text.push('\n');
+    // Planning without traces (what `archc plan --format json` does) changes no figure.
+    let traceless = PlanOptions {
+        without_traces: true,
+        ..PlanOptions::default()
+    };
+    let lean = archc::plan::estimate::plan(program, &Catalogue::builtin(), &traceless)
+        .expect("plans without traces");
+    assert!(!lean.has_traces(), "{}: traces were built", path.display());
+    let mut lean_text = serde_json::to_string_pretty(&lean).expect("serialises");
+    lean_text.push('\n');
+    assert_eq!(
+        lean_text,
+        text,
+        "{}: figures differ without traces",
+        path.display()
+    );
     text
 }
 

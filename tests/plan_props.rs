@@ -42,6 +42,7 @@ fn catalogue() -> &'static Catalogue {
 fn options() -> PlanOptions {
     PlanOptions {
         horizon_months: Some(2),
+        ..PlanOptions::default()
     }
 }
 

@@ -88,8 +88,12 @@ pub fn run(args: PlanArgs) -> u8 {
             "the program has errors: fix them first",
         );
     }
+    // Traces are shown by `--explain` and always by the Markdown and HTML reports.
+    let shows_traces =
+        args.explain || matches!(args.format, PlanFormat::Markdown | PlanFormat::Html);
     let options = PlanOptions {
         horizon_months: args.horizon,
+        without_traces: !shows_traces,
     };
     let plan = match estimate::plan(&loaded.program, &catalogue, &options) {
         Ok(p) => p,

@@ -169,6 +169,16 @@ impl Plan {
         self
     }
 
+    /// Whether any figure carries a trace (none when planned `without_traces`).
+    pub fn has_traces(&self) -> bool {
+        self.services.iter().any(|s| !s.traces.is_empty())
+            || self.caches.iter().any(|s| !s.traces.is_empty())
+            || self.databases.iter().any(|s| !s.traces.is_empty())
+            || self.queues.iter().any(|s| !s.traces.is_empty())
+            || self.routes.iter().any(|s| !s.traces.is_empty())
+            || !self.availability.traces.is_empty()
+    }
+
     /// The first bottleneck, if any component has a ceiling.
     pub fn bottleneck(&self) -> Option<&Bottleneck> {
         self.bottlenecks.first()

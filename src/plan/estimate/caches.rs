@@ -37,7 +37,11 @@ pub fn size_cache(ctx: &Ctx, c: &Cache, notes: &mut Notes) -> CacheSizing {
     let hit_ratio = ctx.loads.caches.get(name).map_or(0.0, |l| l.hit_ratio);
     let mut traces = Vec::new();
     if ctx.detail {
-        traces.push(hit_trace(ctx, c, hit_ratio, notes));
+        // Built for its note even when the trace is not kept.
+        let hit = hit_trace(ctx, c, hit_ratio, notes);
+        if ctx.traces {
+            traces.push(hit);
+        }
     }
     let per_entry = entry_bytes(c, ctx.catalogue);
     if per_entry.is_some() && ctx.detail {
@@ -70,7 +74,7 @@ pub fn size_cache(ctx: &Ctx, c: &Cache, notes: &mut Notes) -> CacheSizing {
         saturated |= by_memory > declared;
         let cost = f64::from(layer_nodes) * class.hourly * ctx.catalogue.hours_per_month;
         let cur = &ctx.catalogue.currency;
-        if ctx.detail {
+        if ctx.traces {
             traces.push(trace(
                 "memory_bytes",
                 "memory of the redis layer: entries × (value + entry_overhead)",
@@ -117,7 +121,7 @@ pub fn size_cache(ctx: &Ctx, c: &Cache, notes: &mut Notes) -> CacheSizing {
             .iter()
             .map(|l| in_process_bytes(ctx, c, l, keys, per_entry))
             .fold(0.0, f64::max);
-        if ctx.detail {
+        if ctx.traces {
             traces.push(trace(
             "memory_bytes",
             "in-process layers only (no redis): bytes held by the largest layer, no nodes to pay for",

@@ -75,7 +75,7 @@ pub fn size_database(ctx: &Ctx, d: &Database, notes: &mut Notes) -> DatabaseSizi
     let monthly_cost = node_cost + storage_cost;
     let cur = &ctx.catalogue.currency;
     let class_name = &d.instance.value;
-    let traces = if !ctx.detail {
+    let traces = if !ctx.traces {
         Vec::new()
     } else {
         vec![

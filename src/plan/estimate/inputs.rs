@@ -317,6 +317,7 @@ mod tests {
         assert_eq!(horizon_months(&p, &PlanOptions::default()), 24);
         let forced = PlanOptions {
             horizon_months: Some(6),
+            ..PlanOptions::default()
         };
         assert_eq!(horizon_months(&p, &forced), 6);
         assert!((monthly_growth(&p) - (1.6f64.powf(1.0 / 12.0) - 1.0)).abs() < 1e-12);

@@ -43,6 +43,10 @@ use trace::{bytes, ms, pct, Notes};
 pub struct PlanOptions {
     /// Months in the horizon table; None: `system.traffic.horizon`, else 12.
     pub horizon_months: Option<u32>,
+    /// Skip the traces (formula and inputs of each figure): the JSON and table outputs
+    /// without `--explain` never show them, and building them is most of the estimate's
+    /// allocation on large programs. Every figure is the same either way.
+    pub without_traces: bool,
 }
 
 /// The plan of `program` at its declared peak, or the inputs it lacks (A004 unknown class,
@@ -86,12 +90,13 @@ pub fn plan_scaled(
         horizon: horizon_months,
         multiple,
         detail: true,
+        traces: !options.without_traces,
     };
     let mut notes = Notes::default();
     let est = estimate(&ctx, &mut notes);
     let avail = topology::system_availability(program, catalogue, &loads);
     let routes = routes::routes(&ctx, &est.services, &est.gateways, &avail);
-    let availability = routes::availability(program, &avail);
+    let availability = routes::availability(program, &avail, ctx.traces);
     let cost = cost::cost_plan(&ctx, cost_lines(program, &est));
     let peak = program
         .peak_rps()
@@ -107,6 +112,7 @@ pub fn plan_scaled(
             month: m,
             multiple: multiple * k,
             detail: false,
+            traces: false,
             ..ctx
         };
         let est_m = estimate(&ctx_m, &mut Notes::muted());
@@ -156,6 +162,8 @@ pub(crate) struct Ctx<'a> {
     /// monthly cost, so they skip that work (most of a month's time otherwise); every
     /// figure that feeds a cost is computed the same way either way.
     pub detail: bool,
+    /// Whether to build traces; only when `detail` is.
+    pub traces: bool,
 }
 
 /// Every component sized at one multiple.

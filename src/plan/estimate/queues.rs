@@ -63,7 +63,7 @@ pub fn size_queues(ctx: &Ctx, notes: &mut Notes) -> Vec<QueueSizing> {
                     .or_default()
                     .push(Group {
                         // Only the traces read it.
-                        label: if ctx.detail {
+                        label: if ctx.traces {
                             format!("{}.{}", s.name.value, c.name.value)
                         } else {
                             String::new()
@@ -155,7 +155,7 @@ fn size_queue<'c>(
     let monthly_cost = share + storage_bytes / 1e9 * ctx.catalogue.storage.ssd_gb_month;
     let cur = &ctx.catalogue.currency;
     let mut traces = Vec::new();
-    if ctx.detail {
+    if ctx.traces {
         traces.extend([
             trace(
                 "rate",

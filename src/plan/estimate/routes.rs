@@ -165,24 +165,28 @@ pub fn routes(
                 acc.hops += e.hops;
                 acc.parts.extend(e.parts);
             }
-            let mut inputs: Vec<(&str, String)> = acc
-                .parts
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.clone()))
-                .collect();
-            inputs.push((
-                "hops × hop_latency",
-                format!("{} × {}", acc.hops, ms(walker.hop_ms)),
-            ));
-            let traces = vec![
-                trace(
-                    "latency_ms",
-                    "conservative bound: Σ hop quantiles + hop_latency × hops",
-                    inputs,
-                    trace::latency(&acc.lat),
-                ),
-                availability_trace(r, avail.hot_dr),
-            ];
+            let traces = if ctx.traces {
+                let mut inputs: Vec<(&str, String)> = acc
+                    .parts
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.clone()))
+                    .collect();
+                inputs.push((
+                    "hops × hop_latency",
+                    format!("{} × {}", acc.hops, ms(walker.hop_ms)),
+                ));
+                vec![
+                    trace(
+                        "latency_ms",
+                        "conservative bound: Σ hop quantiles + hop_latency × hops",
+                        inputs,
+                        trace::latency(&acc.lat),
+                    ),
+                    availability_trace(r, avail.hot_dr),
+                ]
+            } else {
+                Vec::new()
+            };
             RoutePlan {
                 gateway: r.gateway.clone().unwrap_or_default(),
                 route: r.route.clone(),
@@ -244,10 +248,31 @@ fn availability_trace(r: &crate::plan::topology::RouteAvailability, hot: bool) -
     )
 }
 
-/// The system's availability, its target and downtime, and the weakest component.
-pub fn availability(program: &Program, avail: &SystemAvailability) -> AvailabilityPlan {
+/// The system's availability, its target and downtime, and the weakest component; their
+/// traces only when `traces`.
+pub fn availability(
+    program: &Program,
+    avail: &SystemAvailability,
+    traces: bool,
+) -> AvailabilityPlan {
     let target = program.slo().map(|s| s.value.fraction());
     let downtime = downtime_per_month_s(avail.system);
+    let traces = if traces {
+        availability_traces(avail, downtime)
+    } else {
+        Vec::new()
+    };
+    AvailabilityPlan {
+        system: avail.system,
+        target,
+        downtime_per_month_s: downtime,
+        weakest: avail.weakest.as_ref().map(|w| w.component.clone()),
+        traces,
+    }
+}
+
+/// How the system availability, its downtime and its weakest factor were obtained.
+fn availability_traces(avail: &SystemAvailability, downtime: f64) -> Vec<Trace> {
     let mut inputs: Vec<(&str, String)> = avail
         .routes
         .iter()
@@ -290,11 +315,5 @@ pub fn availability(program: &Program, avail: &SystemAvailability) -> Availabili
             w.component.clone(),
         ));
     }
-    AvailabilityPlan {
-        system: avail.system,
-        target,
-        downtime_per_month_s: downtime,
-        weakest: avail.weakest.as_ref().map(|w| w.component.clone()),
-        traces,
-    }
+    traces
 }

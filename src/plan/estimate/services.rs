@@ -97,7 +97,7 @@ pub fn size_service(ctx: &Ctx, s: &Service, sl: &ServiceLoad, notes: &mut Notes)
         &s.replicas,
         notes,
     );
-    if consumed > 0.0 && ctx.detail {
+    if consumed > 0.0 && ctx.traces {
         sizing.traces.insert(
             0,
             trace(
@@ -219,7 +219,7 @@ fn size(
     let monthly_cost = f64::from(instances) * hourly * ctx.catalogue.hours_per_month;
     let cur = &ctx.catalogue.currency;
     let mut traces = Vec::new();
-    if ctx.detail {
+    if ctx.traces {
         traces.extend([
             trace(
                 "instances",

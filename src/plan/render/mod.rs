@@ -29,12 +29,12 @@ pub(crate) use sections::{sections, Section};
 /// The plan as the JSON contract (§9), pretty-printed with a trailing newline; each
 /// figure's traces are included only with `explain`.
 pub fn json(plan: &Plan, explain: bool) -> String {
-    let plan = if explain {
-        plan.clone()
+    let mut text = if explain || !plan.has_traces() {
+        serde_json::to_string_pretty(plan)
     } else {
-        plan.clone().without_traces()
-    };
-    let mut text = serde_json::to_string_pretty(&plan).unwrap_or_default();
+        serde_json::to_string_pretty(&plan.clone().without_traces())
+    }
+    .unwrap_or_default();
     text.push('\n');
     text
 }
