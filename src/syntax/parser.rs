@@ -46,7 +46,7 @@ fn parse_whole(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
 }
 
 /// Pieces of about this many bytes are parsed one at a time.
-const PIECE_BYTES: usize = 32 * 1024;
+const PIECE_BYTES: usize = 8 * 1024;
 
 /// Parses a large file a few top-level blocks at a time, so pest's token queue never holds
 /// more than one piece (at 10,000 components the whole-file queue is most of the peak
