@@ -3,7 +3,8 @@
 //! database per shard, all on loopback. Probed over HTTP: create 201, read 200, unknown
 //! 404, malformed 400; a key is on exactly one shard, the same every time, and keys spread
 //! over both; a message its consumer keeps failing lands in the dead-letter stream after
-//! the declared attempts; the distributed limit holds across both instances; a Redis URL
+//! the declared attempts (and `dead_letter_depth`/`queue_lag_messages` on `/metrics` of
+//! both instances say so); the distributed limit holds across both instances; a Redis URL
 //! nothing answers stops start-up with a message naming `REDIS_URL`.
 //!
 //! Needs redis-server, redis-cli and PostgreSQL (initdb, pg_ctl, createdb, psql): the test
@@ -188,6 +189,7 @@ fn the_generated_service_runs_on_redis_and_sharded_postgres() {
         ("REDIS_URL".to_string(), redis.url()),
         ("DATABASE_URL_SHARD_0".to_string(), pg.url("notes0")),
         ("DATABASE_URL_SHARD_1".to_string(), pg.url("notes1")),
+        ("QUEUE_LAG_EVERY_MS".to_string(), "100".to_string()),
     ];
     let a = start(&bin, &env);
     let b = start(&bin, &env);
@@ -269,6 +271,21 @@ fn the_generated_service_runs_on_redis_and_sharded_postgres() {
         !dead.contains("hello"),
         "a note the consumer accepted was dead-lettered: {dead}"
     );
+    // The gauges the alerts read, from the broker: both instances see the one dead letter,
+    // and nothing waits in the queue.
+    for port in [a.port, b.port] {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let (_, _, metrics) = http(port, "GET", "/metrics", &[], None);
+            let depth = metrics.contains("dead_letter_depth{queue=\"note_events_dlq\"} 1\n");
+            let lag = metrics.contains("queue_lag_messages{queue=\"note_events\"} 0\n");
+            if depth && lag {
+                break;
+            }
+            assert!(Instant::now() < deadline, "queue gauges: {metrics}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
 
     // The limit (5/min per IP, fixed window) holds across both instances. Start well
     // inside a window so that the burst does not straddle two.

@@ -102,6 +102,9 @@ async fn rabbitmq_queues_deliver_retry_and_dead_letter() {
     let second = within(broker.receive("orders")).await.expect("receive");
     broker.ack(&second).await.expect("ack");
 
+    // Lag: ready and delayed messages, not those in flight; a dead-letter queue's depth.
+    within(archc_runtime::queue::conformance::lag_counts_waiting_messages(&broker, "lagged")).await;
+
     // The consumer: two retries, then the dead-letter queue.
     let broker: Arc<dyn Broker> = Arc::new(broker);
     let config = ConsumerConfig {

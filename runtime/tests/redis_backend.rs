@@ -182,6 +182,13 @@ async fn streams_deliver_retry_and_dead_letter() {
 }
 
 #[tokio::test]
+async fn streams_lag_counts_waiting_messages() {
+    let Some(redis) = Redis::start() else { return };
+    let broker = RedisStreams::new(connect(&redis).await);
+    archc_runtime::queue::conformance::lag_counts_waiting_messages(&broker, "lagged").await;
+}
+
+#[tokio::test]
 async fn a_failing_consumer_dead_letters_after_the_declared_attempts() {
     let Some(redis) = Redis::start() else { return };
     let broker: Arc<dyn Broker> = Arc::new(RedisStreams::new(connect(&redis).await));

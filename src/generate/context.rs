@@ -359,6 +359,13 @@ fn backend_env(program: &Program, spec: &ServiceSpec) -> Vec<EnvVar> {
             format!("PostgreSQL of shard N (0..{})", shards - 1),
         ));
     }
+    if !spec.consumers.is_empty() {
+        out.push(env(
+            "QUEUE_LAG_EVERY_MS".into(),
+            "5000",
+            "how often `queue_lag_messages` and `dead_letter_depth` are read from the broker",
+        ));
+    }
     if spec.queues.iter().any(|q| q.engine == "rabbitmq") {
         out.push(env(
             "AMQP_URL".into(),

@@ -38,6 +38,9 @@ pub struct KafkaBroker {
     partitions: tokio::sync::Mutex<HashMap<String, Arc<PartitionClient>>>,
     cursors: tokio::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<Cursor>>>>,
     in_flight: Mutex<HashSet<(String, MessageId)>>,
+    /// Per topic, the offset after the last record delivered (for [`Broker::lag`]; the
+    /// cursor itself stays locked while a receiver waits for records).
+    delivered_to: Mutex<HashMap<String, i64>>,
     next_id: AtomicU64,
 }
 
@@ -71,6 +74,7 @@ impl KafkaBroker {
             partitions: tokio::sync::Mutex::new(HashMap::new()),
             cursors: tokio::sync::Mutex::new(HashMap::new()),
             in_flight: Mutex::new(HashSet::new()),
+            delivered_to: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(start.saturating_mul(1_000_000)),
         })
     }
@@ -224,6 +228,10 @@ impl Broker for KafkaBroker {
                         .lock()
                         .unwrap_or_else(|e| e.into_inner())
                         .insert((queue.to_string(), id));
+                    self.delivered_to
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .insert(queue.to_string(), r.offset + 1);
                     return Ok(delivery);
                 }
                 let next = match cursor.next {
@@ -290,6 +298,30 @@ impl Broker for KafkaBroker {
                 &headers,
             );
             self.produce(dead_letter, r).await
+        })
+    }
+
+    fn lag<'a>(&'a self, queue: &'a str) -> BoxFuture<'a, Result<u64, BrokerError>> {
+        Box::pin(async move {
+            let partition = self.partition(queue).await?;
+            let latest = partition
+                .get_offset(OffsetAt::Latest)
+                .await
+                .map_err(backend)?;
+            let delivered = self
+                .delivered_to
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(queue)
+                .copied();
+            let from = match delivered {
+                Some(offset) => offset,
+                None => partition
+                    .get_offset(OffsetAt::Earliest)
+                    .await
+                    .map_err(backend)?,
+            };
+            Ok(u64::try_from(latest - from).unwrap_or(0))
         })
     }
 }

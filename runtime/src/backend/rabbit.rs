@@ -426,4 +426,29 @@ impl Broker for RabbitBroker {
             ack(&acker).await
         })
     }
+
+    fn lag<'a>(&'a self, queue: &'a str) -> BoxFuture<'a, Result<u64, BrokerError>> {
+        Box::pin(async move {
+            let session = self.session().await?;
+            // A passive declare of a missing queue closes its channel: use a throwaway one.
+            let probe = session.connection.create_channel().await.map_err(backend)?;
+            let passive = QueueDeclareOptions {
+                passive: true,
+                ..QueueDeclareOptions::default()
+            };
+            // Ready messages of the queue and of its delay queue (unacked ones are in flight).
+            let mut waiting = 0u64;
+            for name in [queue.to_string(), format!("{queue}.delay")] {
+                match probe
+                    .queue_declare(&name, passive, FieldTable::default())
+                    .await
+                {
+                    Ok(q) => waiting += u64::from(q.message_count()),
+                    Err(_) => break,
+                }
+            }
+            let _ = probe.close(200, "probe done").await;
+            Ok(waiting)
+        })
+    }
 }

@@ -61,6 +61,10 @@ impl Broker for RoutedBroker {
         self.pick(&delivery.queue)
             .dead_letter(delivery, dead_letter, reason)
     }
+
+    fn lag<'a>(&'a self, queue: &'a str) -> BoxFuture<'a, Result<u64, BrokerError>> {
+        self.pick(queue).lag(queue)
+    }
 }
 
 #[cfg(test)]

@@ -31,6 +31,7 @@ pub struct RedisStreams {
     claim_idle: Duration,
     block: Duration,
     promote: Script,
+    lag: Script,
     groups: Mutex<HashSet<String>>,
     in_flight: Mutex<HashMap<(String, MessageId), String>>,
     idle: Mutex<Vec<MultiplexedConnection>>,
@@ -167,6 +168,7 @@ impl RedisStreams {
             claim_idle: Duration::from_secs(60),
             block: Duration::from_secs(1),
             promote: Script::new(include_str!("promote.lua")),
+            lag: Script::new(include_str!("lag.lua")),
             groups: Mutex::new(HashSet::new()),
             in_flight: Mutex::new(HashMap::new()),
             idle: Mutex::new(Vec::new()),
@@ -480,6 +482,20 @@ impl Broker for RedisStreams {
                 self.add_entry(pipe, dead_letter, &entry, Duration::ZERO)
             })
             .await
+        })
+    }
+
+    fn lag<'a>(&'a self, queue: &'a str) -> BoxFuture<'a, Result<u64, BrokerError>> {
+        Box::pin(async move {
+            let waiting: i64 = self
+                .lag
+                .key(queue)
+                .key(format!("{queue}:delayed"))
+                .arg(GROUP)
+                .invoke_async(&mut self.shared())
+                .await
+                .map_err(backend)?;
+            Ok(u64::try_from(waiting).unwrap_or(0))
         })
     }
 }

@@ -256,4 +256,9 @@ impl Broker for MemoryBroker {
             });
         Box::pin(async move { result })
     }
+
+    fn lag<'a>(&'a self, queue: &'a str) -> BoxFuture<'a, Result<u64, BrokerError>> {
+        let waiting = u64::try_from(self.depth(queue)).unwrap_or(u64::MAX);
+        Box::pin(async move { Ok(waiting) })
+    }
 }

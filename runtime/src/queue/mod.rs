@@ -6,6 +6,8 @@
 //! or discard. [`MemoryBroker`] is the in-process backend; its timers are tokio's, so tests
 //! run on paused time.
 
+#[doc(hidden)]
+pub mod conformance;
 mod consumer;
 mod memory;
 
@@ -143,6 +145,10 @@ pub trait Broker: Send + Sync + fmt::Debug {
         dead_letter: &'a str,
         reason: &'a str,
     ) -> BoxFuture<'a, Result<(), BrokerError>>;
+
+    /// How many messages of `queue` wait to be delivered, ready or delayed, not counting
+    /// those in flight (the `queue_lag_messages` gauge; for a dead-letter queue, its depth).
+    fn lag<'a>(&'a self, queue: &'a str) -> BoxFuture<'a, Result<u64, BrokerError>>;
 }
 
 /// The class of a handler failure (`errors { ... }` keys).

@@ -285,3 +285,8 @@ async fn settling_twice_or_elsewhere_is_refused() {
         .to_string()
         .contains("Business"));
 }
+
+#[tokio::test]
+async fn memory_lag_counts_waiting_messages() {
+    conformance::lag_counts_waiting_messages(&MemoryBroker::new(), "lagged").await;
+}

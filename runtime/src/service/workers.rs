@@ -1,18 +1,24 @@
 //! Background work of a service: one task per consumer slot (the queue's retry, error
 //! routing and dead letter applied by [`Consumer`]), one task per job on its cron
-//! schedule, and one flusher per write-behind cache. All stop on the shutdown switch;
-//! [`Workers::drain`] waits for them.
+//! schedule, one flusher per write-behind cache, and one sampler that reads from the
+//! broker how far behind each consumed queue is (`queue_lag_messages`) and how deep its
+//! dead-letter queue is (`dead_letter_depth`), the gauges the generated alerts and the
+//! queue-depth autoscaler read. All stop on the shutdown switch; [`Workers::drain`] waits
+//! for them.
 
 use super::cron::Schedule;
 use super::{Context, Handlers};
 use crate::http::log;
 use crate::http::shutdown::Shutdown;
-use crate::queue::{Consumer, ConsumerConfig, ErrorAction, ErrorRouting, RetrySettings, Settled};
+use crate::queue::{Consumer, ConsumerConfig, ErrorAction, ErrorRouting, RetrySettings};
 use crate::retry::Backoff;
 use crate::spec::{BackoffSpec, ConsumerSpec, JobSpec, QueueSpec};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::task::JoinSet;
+
+/// How often the queue gauges are read from the broker (`QUEUE_LAG_EVERY_MS` overrides it).
+const LAG_EVERY: Duration = Duration::from_secs(5);
 
 fn action(text: &str, default: ErrorAction) -> ErrorAction {
     match text {
@@ -124,6 +130,9 @@ impl Workers {
                 ),
             }
         }
+        if !spec.consumers.is_empty() {
+            self.spawn(sample_queues(self.ctx.clone(), self.shutdown.clone()));
+        }
         for name in self.ctx.shared.caches.keys() {
             let (ctx, name, shutdown) = (self.ctx.clone(), name.clone(), self.shutdown.clone());
             let Some(every) = ctx.shared.caches.get(&name).and_then(|c| c.flush_every()) else {
@@ -161,12 +170,6 @@ async fn consume(
     consumer: Arc<Consumer>,
     shutdown: Shutdown,
 ) {
-    let dead = consumer.config().dead_letter.clone().unwrap_or_default();
-    let depth = ctx.shared.metrics.gauge(
-        "dead_letter_depth",
-        "Messages moved to a dead-letter queue.",
-        &[("queue", dead.as_str())],
-    );
     let handler = {
         let (ctx, handlers, name) = (ctx.clone(), handlers.clone(), name.clone());
         move |delivery: crate::queue::Delivery| {
@@ -180,7 +183,6 @@ async fn consume(
             r = consumer.process_one(&handler) => r,
         };
         match settled {
-            Ok((_, Settled::DeadLettered)) => depth.set(depth.get() + 1),
             Ok(_) => {}
             Err(why) => {
                 log::error(
@@ -193,6 +195,75 @@ async fn consume(
                 );
                 break;
             }
+        }
+    }
+}
+
+/// The gauges [`sample_queues`] sets: (queue, gauge) for each consumed queue's lag and each
+/// of their dead-letter queues' depth, each queue once.
+fn queue_gauges(ctx: &Context) -> Vec<(String, Arc<crate::http::metrics::Gauge>)> {
+    let spec = ctx.spec();
+    let metrics = &ctx.shared.metrics;
+    let mut gauges: Vec<(String, Arc<crate::http::metrics::Gauge>)> = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for c in &spec.consumers {
+        if seen.insert(c.from.clone()) {
+            let lag = metrics.gauge(
+                "queue_lag_messages",
+                "Messages of a consumed queue waiting to be delivered (ready or delayed).",
+                &[("queue", c.from.as_str())],
+            );
+            gauges.push((c.from.clone(), lag));
+        }
+        let dead = spec
+            .queues
+            .iter()
+            .find(|q| q.name == c.from)
+            .and_then(|q| q.dead_letter.clone());
+        if let Some(dead) = dead.filter(|d| seen.insert(format!("dead:{d}"))) {
+            let depth = metrics.gauge(
+                "dead_letter_depth",
+                "Messages in a dead-letter queue.",
+                &[("queue", dead.as_str())],
+            );
+            gauges.push((dead, depth));
+        }
+    }
+    gauges
+}
+
+/// Reads the queue gauges from the broker now and every [`LAG_EVERY`]. A broker that cannot
+/// answer leaves the gauge at its last value and logs once per failure streak.
+async fn sample_queues(ctx: Context, shutdown: Shutdown) {
+    let every = std::env::var("QUEUE_LAG_EVERY_MS")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|ms| *ms > 0)
+        .map_or(LAG_EVERY, Duration::from_millis);
+    let gauges = queue_gauges(&ctx);
+    let mut failing = false;
+    loop {
+        let mut failed = None;
+        for (queue, gauge) in &gauges {
+            match ctx.shared.broker.lag(queue).await {
+                Ok(n) => gauge.set(i64::try_from(n).unwrap_or(i64::MAX)),
+                Err(why) => failed = Some((queue.clone(), why)),
+            }
+        }
+        if let (Some((queue, why)), false) = (&failed, failing) {
+            log::warn(
+                &ctx.spec().name,
+                "queue lag not read",
+                &[
+                    ("queue", queue.clone().into()),
+                    ("error", why.to_string().into()),
+                ],
+            );
+        }
+        failing = failed.is_some();
+        tokio::select! {
+            () = shutdown.wait() => break,
+            () = tokio::time::sleep(every) => {}
         }
     }
 }

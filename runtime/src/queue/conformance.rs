@@ -1,0 +1,49 @@
+//! What every [`Broker`] must agree on, as checks the backend tests run against the
+//! in-process broker and the real servers alike (a failed check panics with what differed).
+
+use super::{Broker, Message};
+use std::time::Duration;
+
+/// [`Broker::lag`] counts ready and delayed messages, not those in flight, and a
+/// dead-letter queue's lag is its depth. Uses `queue` and `QUEUE.dlq`, which must be empty.
+pub async fn lag_counts_waiting_messages(broker: &dyn Broker, queue: &str) {
+    let dlq = format!("{queue}.dlq");
+    let lag = |q: String| async move { broker.lag(&q).await.expect("the broker answers") };
+    assert_eq!(lag(queue.to_string()).await, 0, "an empty queue has no lag");
+    for body in ["a", "b"] {
+        broker
+            .publish(queue, Message::new(body))
+            .await
+            .expect("publish");
+    }
+    broker
+        .publish(
+            queue,
+            Message::new("later").with_delay(Duration::from_secs(600)),
+        )
+        .await
+        .expect("publish delayed");
+    assert_eq!(
+        lag(queue.to_string()).await,
+        3,
+        "ready and delayed messages wait"
+    );
+    let first = broker.receive(queue).await.expect("receive");
+    assert_eq!(
+        lag(queue.to_string()).await,
+        2,
+        "a message in flight is not lag"
+    );
+    broker.ack(&first).await.expect("ack");
+    let second = broker.receive(queue).await.expect("receive");
+    broker
+        .dead_letter(&second, &dlq, "refused")
+        .await
+        .expect("dead letter");
+    assert_eq!(
+        lag(queue.to_string()).await,
+        1,
+        "only the delayed message waits"
+    );
+    assert_eq!(lag(dlq).await, 1, "the dead-letter queue holds one message");
+}
