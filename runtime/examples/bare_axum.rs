@@ -2,6 +2,8 @@
 //! same bytes, no layers. The bytes are the body a generated endpoint returned on its
 //! cache-hit path, so the comparison measures only what the generated layers cost.
 //!
+//! It uses the allocator generated binaries use, so that the allocator is not what differs.
+//!
 //! Usage: `bare_axum PORT BODY_FILE`.
 
 use axum::http::header::CONTENT_TYPE;
@@ -10,6 +12,9 @@ use axum::routing::get;
 use axum::Router;
 use bytes::Bytes;
 use std::process::ExitCode;
+
+#[global_allocator]
+static ALLOCATOR: archc_runtime::Allocator = archc_runtime::Allocator;
 
 #[tokio::main]
 async fn main() -> ExitCode {

@@ -7,6 +7,9 @@ use std::sync::Arc;
 use greeter_service::generated::Dispatch;
 use greeter_service::handlers::Handlers;
 
+#[global_allocator]
+static ALLOCATOR: archc_runtime::Allocator = archc_runtime::Allocator;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let spec = match greeter_service::generated::spec() {
