@@ -16,7 +16,7 @@ use crate::limit::{check_all, Limiter, RequestInfo};
 use crate::queue::{Broker, Message};
 use crate::spec::{EndpointSpec, ServiceSpec};
 use axum::body::Body;
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures_util::FutureExt;
 use serde_json::{json, Value};
@@ -108,25 +108,28 @@ fn segments(path: &str) -> Vec<String> {
 }
 
 /// The parameters when `path` matches the pattern segments.
-fn matches(pattern: &[String], path: &[&str]) -> Option<BTreeMap<String, String>> {
+fn matches(pattern: &[String], path: &str) -> Option<BTreeMap<String, String>> {
     let mut params = BTreeMap::new();
-    for (i, p) in pattern.iter().enumerate() {
+    let mut segments = path.split('/').filter(|s| !s.is_empty());
+    for p in pattern {
         if p == "*" {
             return Some(params);
         }
-        let seg = path.get(i)?;
+        let seg = segments.next()?;
         match p.strip_prefix(':') {
             Some(name) => {
-                params.insert(
-                    name.to_string(),
-                    seg.replace("%2F", "/").replace("%2f", "/"),
-                );
+                let value = if seg.contains('%') {
+                    seg.replace("%2F", "/").replace("%2f", "/")
+                } else {
+                    seg.to_string()
+                };
+                params.insert(name.to_string(), value);
             }
             None if p == seg => {}
             None => return None,
         }
     }
-    (pattern.len() == path.len()).then_some(params)
+    segments.next().is_none().then_some(params)
 }
 
 fn query(text: Option<&str>) -> BTreeMap<String, String> {
@@ -366,17 +369,19 @@ impl App {
             );
             return (r, None);
         }
-        let path = path.to_string();
-        let parts: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
         let mut path_matched = false;
+        let mut found = None;
         for (i, e) in self.inner.endpoints.iter().enumerate() {
-            let Some(params) = matches(&e.segments, &parts) else {
+            let Some(params) = matches(&e.segments, path) else {
                 continue;
             };
             path_matched = true;
-            if e.method != req.method().as_str() {
-                continue;
+            if e.method == req.method().as_str() {
+                found = Some((i, params));
+                break;
             }
+        }
+        if let Some((i, params)) = found {
             return (self.run(i, params, req, id).await, Some(i));
         }
         let response = if path_matched {
@@ -474,12 +479,20 @@ impl App {
         let (handlers, ctx, endpoint) = (&self.inner.handlers, &self.inner.ctx, &e.spec);
         // The handler runs in this task (a spawn per request costs a cross-thread wake);
         // a panic in it is caught and answered 500, like a failed task would be.
+        // The default behaviour reads the method, parameters, query and body only: the
+        // headers, path and id (a HeaderMap clone is most of a request's copy) stay out.
+        let basis = Request {
+            method: request.method.clone(),
+            path: String::new(),
+            params: request.params.clone(),
+            query: request.query.clone(),
+            headers: HeaderMap::new(),
+            body: request.body.clone(),
+            request_id: String::new(),
+        };
         let answered = AssertUnwindSafe(async move {
-            match handlers
-                .endpoint(&endpoint.name, ctx, request.clone())
-                .await
-            {
-                Outcome::Default => behaviour::run(ctx, endpoint, request).await,
+            match handlers.endpoint(&endpoint.name, ctx, request).await {
+                Outcome::Default => behaviour::run(ctx, endpoint, basis).await,
                 other => answer(other),
             }
         })
@@ -542,11 +555,17 @@ mod tests {
     #[test]
     fn patterns_bind_parameters_and_need_every_segment() {
         let p = segments("/users/:id");
-        let got = matches(&p, &["users", "7"]).expect("matches");
+        let got = matches(&p, "/users/7").expect("matches");
         assert_eq!(got.get("id").map(String::as_str), Some("7"));
-        assert!(matches(&p, &["users"]).is_none());
-        assert!(matches(&p, &["users", "7", "x"]).is_none());
-        assert!(matches(&segments("/files/*"), &["files", "a", "b"]).is_some());
+        assert!(matches(&p, "/users").is_none());
+        assert!(matches(&p, "/users/7/x").is_none());
+        assert!(
+            matches(&p, "/users//7/").is_some(),
+            "empty segments are skipped"
+        );
+        let encoded = matches(&p, "/users/a%2Fb").expect("matches");
+        assert_eq!(encoded.get("id").map(String::as_str), Some("a/b"));
+        assert!(matches(&segments("/files/*"), "/files/a/b").is_some());
     }
 
     #[test]
