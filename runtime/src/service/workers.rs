@@ -177,26 +177,43 @@ async fn consume(
             async move { handlers.message(&name, &ctx, &delivery).await.into_result() }
         }
     };
+    let mut failures = 0u32;
     loop {
         let settled = tokio::select! {
             () = shutdown.wait() => break,
             r = consumer.process_one(&handler) => r,
         };
         match settled {
-            Ok(_) => {}
+            Ok(_) => failures = 0,
             Err(why) => {
-                log::error(
-                    &ctx.spec().name,
-                    "consumer stopped",
-                    &[
-                        ("consumer", name.clone().into()),
-                        ("error", why.to_string().into()),
-                    ],
-                );
-                break;
+                // A broker that fails (a lost connection, a restart) is waited for, not
+                // given up on: the consumer backs off and tries again until shutdown.
+                failures = failures.saturating_add(1);
+                let wait = broker_backoff(failures);
+                if failures == 1 {
+                    log::error(
+                        &ctx.spec().name,
+                        "consumer waiting for the broker",
+                        &[
+                            ("consumer", name.clone().into()),
+                            ("error", why.to_string().into()),
+                        ],
+                    );
+                }
+                tokio::select! {
+                    () = shutdown.wait() => break,
+                    () = tokio::time::sleep(wait) => {}
+                }
             }
         }
     }
+}
+
+/// How long a consumer waits after `failures` broker errors in a row: 100 ms doubling,
+/// at most 5 s.
+fn broker_backoff(failures: u32) -> Duration {
+    let ms = 100u64.saturating_mul(1 << failures.saturating_sub(1).min(6));
+    Duration::from_millis(ms.min(5_000))
 }
 
 /// The gauges [`sample_queues`] sets: (queue, gauge) for each consumed queue's lag and each
@@ -317,5 +334,130 @@ async fn run_job(
     }
     if let Some(t) = running {
         let _ = t.await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::Backends;
+    use crate::queue::{Broker, BrokerError, Delivery, MemoryBroker, Message, MessageId};
+    use crate::service::{App, MessageOutcome};
+    use crate::spec::ServiceSpec;
+    use crate::BoxFuture;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    #[test]
+    fn broker_backoff_doubles_up_to_five_seconds() {
+        let waits: Vec<u64> = (1..=9)
+            .map(|n| broker_backoff(n).as_millis() as u64)
+            .collect();
+        assert_eq!(waits, [100, 200, 400, 800, 1600, 3200, 5000, 5000, 5000]);
+    }
+
+    /// A memory broker whose first `failing` receives fail, as a lost connection would.
+    #[derive(Debug)]
+    struct Flaky {
+        inner: MemoryBroker,
+        failing: AtomicU32,
+    }
+
+    impl Broker for Flaky {
+        fn publish<'a>(
+            &'a self,
+            queue: &'a str,
+            message: Message,
+        ) -> BoxFuture<'a, Result<MessageId, BrokerError>> {
+            self.inner.publish(queue, message)
+        }
+        fn receive<'a>(&'a self, queue: &'a str) -> BoxFuture<'a, Result<Delivery, BrokerError>> {
+            let left = self.failing.load(Ordering::SeqCst);
+            if left > 0 {
+                self.failing.store(left - 1, Ordering::SeqCst);
+                return Box::pin(async { Err(BrokerError::Backend("connection lost".into())) });
+            }
+            self.inner.receive(queue)
+        }
+        fn ack<'a>(&'a self, delivery: &'a Delivery) -> BoxFuture<'a, Result<(), BrokerError>> {
+            self.inner.ack(delivery)
+        }
+        fn retry<'a>(
+            &'a self,
+            delivery: &'a Delivery,
+            delay: Duration,
+            error: &'a str,
+        ) -> BoxFuture<'a, Result<(), BrokerError>> {
+            self.inner.retry(delivery, delay, error)
+        }
+        fn dead_letter<'a>(
+            &'a self,
+            delivery: &'a Delivery,
+            dead_letter: &'a str,
+            reason: &'a str,
+        ) -> BoxFuture<'a, Result<(), BrokerError>> {
+            self.inner.dead_letter(delivery, dead_letter, reason)
+        }
+        fn lag<'a>(&'a self, queue: &'a str) -> BoxFuture<'a, Result<u64, BrokerError>> {
+            self.inner.lag(queue)
+        }
+    }
+
+    #[derive(Debug, Default)]
+    struct Counting(AtomicU32);
+
+    #[async_trait::async_trait]
+    impl Handlers for Counting {
+        async fn message(&self, _: &str, _: &Context, _: &Delivery) -> MessageOutcome {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            MessageOutcome::Default
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_consumer_outlives_broker_errors() {
+        let spec: ServiceSpec = serde_json::from_value(serde_json::json!({
+            "name": "svc", "port": 0, "health_path": "/health", "endpoints": [],
+            "consumers": [{"name": "audit", "from": "events", "concurrency": 1, "batch": 1}],
+            "jobs": [], "limits": [], "caches": [], "tables": [], "upstreams": [],
+            "shed": null, "body_limit": 0,
+            "queues": [{
+                "name": "events", "engine": "memory",
+                "retry": {"attempts": 1, "backoff": {"kind": "fixed", "base_ms": 10}, "jitter": 0.0},
+                "dead_letter": null,
+                "errors": {"transient": "retry", "invalid": "discard", "business": "dead_letter"},
+                "delay_ms": 0, "priority": 0, "ttl_ms": null, "max_length": null, "key": null
+            }]
+        }))
+        .expect("a service spec");
+        let broker = Arc::new(Flaky {
+            inner: MemoryBroker::new(),
+            failing: AtomicU32::new(3),
+        });
+        let backends = Backends {
+            broker: broker.clone(),
+            ..Backends::embedded()
+        };
+        let handlers = Arc::new(Counting::default());
+        let app = App::build(spec, handlers.clone(), backends)
+            .await
+            .expect("builds");
+        app.start_workers();
+        broker
+            .publish("events", Message::new("x"))
+            .await
+            .expect("publish");
+        // Three failed receives wait 100 + 200 + 400 ms; the message is handled after them.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert_eq!(
+            broker.failing.load(Ordering::SeqCst),
+            0,
+            "every failure was met"
+        );
+        assert_eq!(
+            handlers.0.load(Ordering::SeqCst),
+            1,
+            "the message was handled"
+        );
+        app.drain().await;
     }
 }
