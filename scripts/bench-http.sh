@@ -31,7 +31,7 @@ cp Cargo.lock "$GEN/Cargo.lock"
 cargo build --release -q -p archc-runtime --example bare_axum
 BIN=$TARGET/release
 
-SVC=19081 GW=19080 BARE=19099 NGX=19088
+SVC=19081 GW=19080 GW1=19082 BARE=19099 NGX=19088
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -42,6 +42,10 @@ trap cleanup EXIT
 PORT=$SVC ACCESS_LOG=off "$BIN/user_service" 2>/dev/null & pids+=($!)
 PORT=$GW USER_SERVICE_URL=http://127.0.0.1:$SVC USER_SERVICE_2_4_0_RC_1_URL=http://127.0.0.1:$SVC \
   JWT_SECRET=bench ACCESS_LOG=off "$BIN/api_gateway" 2>/dev/null & pids+=($!)
+# The same gateway on one tokio worker thread, the budget of nginx's `worker_processes 1`.
+TOKIO_WORKER_THREADS=1 PORT=$GW1 USER_SERVICE_URL=http://127.0.0.1:$SVC \
+  USER_SERVICE_2_4_0_RC_1_URL=http://127.0.0.1:$SVC JWT_SECRET=bench ACCESS_LOG=off \
+  "$BIN/api_gateway" 2>/dev/null & pids+=($!)
 sleep 1
 # One row to read: created through the service, then read once so it is in the cache.
 ID=$(curl -s -X POST -H 'content-type: application/json' -d '{"email":"a@example.com","name":"Ada"}' \
@@ -89,3 +93,4 @@ run "bare axum (same bytes)" "http://127.0.0.1:$BARE$PATH_READ"
 run "generated service (cache hit)" "http://127.0.0.1:$SVC$PATH_READ"
 run "nginx proxy_pass -> service" "http://127.0.0.1:$NGX$PATH_READ"
 run "generated gateway -> service" "http://127.0.0.1:$GW$PATH_READ"
+run "generated gateway, 1 thread -> service" "http://127.0.0.1:$GW1$PATH_READ"
