@@ -7,7 +7,9 @@
 mod servers;
 
 use archc_runtime::backend::rabbit::RabbitBroker;
-use archc_runtime::queue::{Broker, Consumer, ConsumerConfig, HandlerError, Message, Settled};
+use archc_runtime::queue::{
+    Broker, BrokerError, Consumer, ConsumerConfig, HandlerError, Message, Settled,
+};
 use archc_runtime::retry::Backoff;
 use archc_runtime::spec::QueueSpec;
 use servers::Rabbit;
@@ -15,12 +17,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 fn queue(name: &str, priority: u32) -> QueueSpec {
+    capped(name, priority, 1000)
+}
+
+fn capped(name: &str, priority: u32, max_length: u64) -> QueueSpec {
     serde_json::from_value(serde_json::json!({
         "name": name, "engine": "rabbitmq",
         "retry": {"attempts": 2, "backoff": {"kind": "fixed", "base_ms": 50}, "jitter": 0.0},
         "dead_letter": format!("{name}.dlq"),
         "errors": {"transient": "retry", "invalid": "discard", "business": "dead_letter"},
-        "delay_ms": 0, "priority": priority, "ttl_ms": null, "max_length": 1000, "key": null
+        "delay_ms": 0, "priority": priority, "ttl_ms": null, "max_length": max_length, "key": null
     }))
     .expect("a queue spec")
 }
@@ -36,7 +42,7 @@ async fn rabbitmq_queues_deliver_retry_and_dead_letter() {
     let Some(mut rabbit) = Rabbit::start() else {
         return;
     };
-    let specs = [queue("orders", 5), queue("jobs", 0)];
+    let specs = [queue("orders", 5), queue("jobs", 0), capped("small", 0, 2)];
     let broker = RabbitBroker::connect_with(&rabbit.url(), &specs)
         .await
         .expect("connects");
@@ -101,6 +107,19 @@ async fn rabbitmq_queues_deliver_retry_and_dead_letter() {
     broker.ack(&first).await.expect("ack");
     let second = within(broker.receive("orders")).await.expect("receive");
     broker.ack(&second).await.expect("ack");
+
+    // A queue at its max_length refuses publishes (x-overflow reject-publish, nacked).
+    for body in ["1", "2"] {
+        broker
+            .publish("small", Message::new(body))
+            .await
+            .expect("room left");
+    }
+    let refused = broker.publish("small", Message::new("3")).await;
+    assert_eq!(refused, Err(BrokerError::Full("small".into())));
+    let first = within(broker.receive("small")).await.expect("receive");
+    assert_eq!(first.payload, b"1", "nothing was dropped");
+    broker.ack(&first).await.expect("ack");
 
     // Lag: ready and delayed messages, not those in flight; a dead-letter queue's depth.
     within(archc_runtime::queue::conformance::lag_counts_waiting_messages(&broker, "lagged")).await;

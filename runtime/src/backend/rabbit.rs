@@ -127,6 +127,12 @@ impl RabbitBroker {
                     "x-max-length".into(),
                     AMQPValue::LongLongInt(i64::try_from(max).unwrap_or(i64::MAX)),
                 );
+                // As `infra/rabbitmq/definitions.json` declares it: a full queue refuses
+                // publishes (nacked) rather than dropping its oldest messages.
+                args.insert(
+                    "x-overflow".into(),
+                    AMQPValue::LongString("reject-publish".into()),
+                );
             }
         }
         args
@@ -232,7 +238,8 @@ impl RabbitBroker {
                 properties.with_expiration(ShortString::from(delay.as_millis().max(1).to_string()));
             self.declare_delay(queue).await?
         };
-        self.session()
+        let confirmation = self
+            .session()
             .await?
             .channel
             .basic_publish(
@@ -246,6 +253,9 @@ impl RabbitBroker {
             .map_err(backend)?
             .await
             .map_err(backend)?;
+        if confirmation.is_nack() {
+            return Err(BrokerError::Full(target));
+        }
         Ok(())
     }
 

@@ -99,6 +99,8 @@ pub enum BrokerError {
     UnknownDelivery(MessageId),
     /// The backend failed (connection lost, …).
     Backend(String),
+    /// The queue holds its declared `max_length` of ready messages: the publish is refused.
+    Full(String),
 }
 
 impl fmt::Display for BrokerError {
@@ -106,6 +108,7 @@ impl fmt::Display for BrokerError {
         match self {
             Self::UnknownDelivery(id) => write!(f, "message {id} is not in flight"),
             Self::Backend(why) => write!(f, "broker: {why}"),
+            Self::Full(queue) => write!(f, "queue `{queue}` is full (its max_length)"),
         }
     }
 }
