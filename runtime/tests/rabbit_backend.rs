@@ -7,9 +7,7 @@
 mod servers;
 
 use archc_runtime::backend::rabbit::RabbitBroker;
-use archc_runtime::queue::{
-    Broker, BrokerError, Consumer, ConsumerConfig, HandlerError, Message, Settled,
-};
+use archc_runtime::queue::{Broker, Consumer, ConsumerConfig, HandlerError, Message, Settled};
 use archc_runtime::retry::Backoff;
 use archc_runtime::spec::QueueSpec;
 use servers::Rabbit;
@@ -109,17 +107,7 @@ async fn rabbitmq_queues_deliver_retry_and_dead_letter() {
     broker.ack(&second).await.expect("ack");
 
     // A queue at its max_length refuses publishes (x-overflow reject-publish, nacked).
-    for body in ["1", "2"] {
-        broker
-            .publish("small", Message::new(body))
-            .await
-            .expect("room left");
-    }
-    let refused = broker.publish("small", Message::new("3")).await;
-    assert_eq!(refused, Err(BrokerError::Full("small".into())));
-    let first = within(broker.receive("small")).await.expect("receive");
-    assert_eq!(first.payload, b"1", "nothing was dropped");
-    broker.ack(&first).await.expect("ack");
+    within(archc_runtime::queue::conformance::max_length_refuses_publishes(&broker, "small")).await;
 
     // Lag: ready and delayed messages, not those in flight; a dead-letter queue's depth.
     within(archc_runtime::queue::conformance::lag_counts_waiting_messages(&broker, "lagged")).await;

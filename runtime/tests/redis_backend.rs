@@ -189,6 +189,28 @@ async fn streams_lag_counts_waiting_messages() {
 }
 
 #[tokio::test]
+async fn streams_max_length_refuses_publishes() {
+    let Some(redis) = Redis::start() else { return };
+    let spec: archc_runtime::spec::QueueSpec = serde_json::from_value(serde_json::json!({
+        "name": "small", "engine": "redis",
+        "retry": {"attempts": 1, "backoff": {"kind": "fixed", "base_ms": 10}, "jitter": 0.0},
+        "dead_letter": null,
+        "errors": {"transient": "retry", "invalid": "discard", "business": "dead_letter"},
+        "delay_ms": 0, "priority": 0, "ttl_ms": null, "max_length": 2, "key": null
+    }))
+    .expect("a queue spec");
+    let broker = RedisStreams::new(connect(&redis).await).with_specs(&[spec]);
+    archc_runtime::queue::conformance::max_length_refuses_publishes(&broker, "small").await;
+    // Without a max_length nothing is refused.
+    for body in ["a", "b", "c"] {
+        broker
+            .publish("open", Message::new(body))
+            .await
+            .expect("publish");
+    }
+}
+
+#[tokio::test]
 async fn a_failing_consumer_dead_letters_after_the_declared_attempts() {
     let Some(redis) = Redis::start() else { return };
     let broker: Arc<dyn Broker> = Arc::new(RedisStreams::new(connect(&redis).await));

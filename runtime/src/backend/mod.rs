@@ -250,11 +250,13 @@ async fn broker_from(
     var: Vars<'_>,
     redis: Option<&redis::RedisConn>,
 ) -> Result<(Arc<dyn Broker>, String), BackendError> {
-    let memory: Arc<dyn Broker> = Arc::new(MemoryBroker::new());
+    let memory: Arc<dyn Broker> = Arc::new(MemoryBroker::with_specs(&spec.queues));
     let mut routes: Vec<(String, Arc<dyn Broker>, String)> = Vec::new();
     let engines = |e: &str| spec.queues.iter().any(|q| q.engine == e);
     let streams: Option<Arc<dyn Broker>> = match redis {
-        Some(conn) if engines("redis") => Some(Arc::new(streams::RedisStreams::new(conn.clone()))),
+        Some(conn) if engines("redis") => Some(Arc::new(
+            streams::RedisStreams::new(conn.clone()).with_specs(&spec.queues),
+        )),
         _ => None,
     };
     let rabbit: Option<Arc<dyn Broker>> = match var("AMQP_URL") {

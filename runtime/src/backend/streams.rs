@@ -8,11 +8,15 @@
 //! `QUEUE:delayed` (its fields in the hash `QUEUE:delayed:ID`); receivers move due entries
 //! into the stream with one Lua script. Entries another instance read and never settled
 //! (it crashed) are taken over with XAUTOCLAIM once idle for the claim time (60 s by
-//! default). Streams have no priorities: messages of one queue are delivered in order.
+//! default). Streams have no priorities: messages of one queue are delivered in order. A
+//! queue with a `max_length` refuses a publish while it holds that many ready entries
+//! ([`BrokerError::Full`], checked and added in one Lua script), as its RabbitMQ
+//! counterpart does.
 
 use super::redis::RedisConn;
 use crate::queue::{Broker, BrokerError, Delivery, Message, MessageId};
 use crate::rng::XorShift64;
+use crate::spec::QueueSpec;
 use crate::BoxFuture;
 use redis::aio::MultiplexedConnection;
 use redis::{Script, Value};
@@ -31,11 +35,14 @@ pub struct RedisStreams {
     claim_idle: Duration,
     block: Duration,
     promote: Script,
+    publish_capped: Script,
     lag: Script,
     groups: Mutex<HashSet<String>>,
     in_flight: Mutex<HashMap<(String, MessageId), String>>,
     idle: Mutex<Vec<MultiplexedConnection>>,
     rng: Mutex<XorShift64>,
+    /// Declared `max_length` per queue.
+    max_lengths: HashMap<String, u64>,
 }
 
 fn backend(e: impl std::fmt::Display) -> BrokerError {
@@ -168,12 +175,23 @@ impl RedisStreams {
             claim_idle: Duration::from_secs(60),
             block: Duration::from_secs(1),
             promote: Script::new(include_str!("promote.lua")),
+            publish_capped: Script::new(include_str!("publish_capped.lua")),
             lag: Script::new(include_str!("lag.lua")),
             groups: Mutex::new(HashSet::new()),
             in_flight: Mutex::new(HashMap::new()),
             idle: Mutex::new(Vec::new()),
             rng: Mutex::new(rng),
+            max_lengths: HashMap::new(),
         }
+    }
+
+    /// Enforces the `max_length` of `specs`.
+    pub fn with_specs(mut self, specs: &[QueueSpec]) -> Self {
+        self.max_lengths = specs
+            .iter()
+            .filter_map(|q| Some((q.name.clone(), q.max_length?)))
+            .collect();
+        self
     }
 
     /// Sets how long an entry read by another consumer stays unsettled before this one
@@ -400,6 +418,21 @@ impl Broker for RedisStreams {
                 headers: message.headers,
                 id: None,
             };
+            if let (true, Some(max)) = (message.delay.is_zero(), self.max_lengths.get(queue)) {
+                let mut script = self.publish_capped.key(queue);
+                script.arg(*max).arg(GROUP);
+                for (name, value) in entry.fields() {
+                    script.arg(name).arg(value);
+                }
+                let id: Option<String> = script
+                    .invoke_async(&mut self.shared())
+                    .await
+                    .map_err(backend)?;
+                return match id {
+                    Some(id) => Ok(message_id(&id)),
+                    None => Err(BrokerError::Full(queue.to_string())),
+                };
+            }
             if message.delay.is_zero() {
                 let mut cmd = redis::cmd("XADD");
                 cmd.arg(queue).arg("*");

@@ -1,7 +1,7 @@
 //! What every [`Broker`] must agree on, as checks the backend tests run against the
 //! in-process broker and the real servers alike (a failed check panics with what differed).
 
-use super::{Broker, Message};
+use super::{Broker, BrokerError, Message};
 use std::time::Duration;
 
 /// [`Broker::lag`] counts ready and delayed messages, not those in flight, and a
@@ -46,4 +46,25 @@ pub async fn lag_counts_waiting_messages(broker: &dyn Broker, queue: &str) {
         "only the delayed message waits"
     );
     assert_eq!(lag(dlq).await, 1, "the dead-letter queue holds one message");
+}
+
+/// A queue holding its `max_length` (2 here: the broker must have been built with that for
+/// `queue`) of ready messages refuses the next publish with [`BrokerError::Full`], drops
+/// nothing, and takes messages again once one is delivered.
+pub async fn max_length_refuses_publishes(broker: &dyn Broker, queue: &str) {
+    for body in ["1", "2"] {
+        broker
+            .publish(queue, Message::new(body))
+            .await
+            .expect("room left");
+    }
+    let refused = broker.publish(queue, Message::new("3")).await;
+    assert_eq!(refused, Err(BrokerError::Full(queue.to_string())));
+    let first = broker.receive(queue).await.expect("receive");
+    assert_eq!(first.payload, b"1", "nothing was dropped");
+    broker.ack(&first).await.expect("ack");
+    broker
+        .publish(queue, Message::new("4"))
+        .await
+        .expect("room again once one was delivered");
 }

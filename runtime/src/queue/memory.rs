@@ -3,6 +3,7 @@
 //! are instant) and a table of deliveries in flight.
 
 use super::{Broker, BrokerError, Delivery, Message, MessageId};
+use crate::spec::QueueSpec;
 use crate::BoxFuture;
 use std::cmp::{Ordering, Reverse};
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
@@ -15,6 +16,8 @@ use tokio::time::Instant;
 #[derive(Debug, Default)]
 pub struct MemoryBroker {
     inner: Mutex<Inner>,
+    /// Declared `max_length` per queue: ready messages beyond it are refused.
+    max_lengths: HashMap<String, usize>,
 }
 
 #[derive(Debug, Default)]
@@ -80,6 +83,18 @@ impl MemoryBroker {
         Self::default()
     }
 
+    /// An empty broker enforcing the `max_length` of `specs`.
+    pub fn with_specs(specs: &[QueueSpec]) -> Self {
+        let max_lengths = specs
+            .iter()
+            .filter_map(|q| Some((q.name.clone(), usize::try_from(q.max_length?).ok()?)))
+            .collect();
+        Self {
+            max_lengths,
+            ..Self::default()
+        }
+    }
+
     /// Messages waiting in `queue` (ready or delayed), not counting those in flight.
     pub fn depth(&self, queue: &str) -> usize {
         self.lock()
@@ -100,8 +115,14 @@ impl MemoryBroker {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn publish_now(&self, queue: &str, message: Message) -> MessageId {
+    fn publish_now(&self, queue: &str, message: Message) -> Result<MessageId, BrokerError> {
         let mut inner = self.lock();
+        if let Some(max) = self.max_lengths.get(queue) {
+            let ready = inner.queues.get(queue).map_or(0, |q| q.ready.len());
+            if ready >= *max {
+                return Err(BrokerError::Full(queue.to_string()));
+            }
+        }
         inner.next_id += 1;
         let stored = Stored {
             id: inner.next_id,
@@ -112,7 +133,7 @@ impl MemoryBroker {
             headers: message.headers,
         };
         inner.enqueue(queue, stored, message.delay);
-        inner.next_id
+        Ok(inner.next_id)
     }
 
     fn take_in_flight(
@@ -192,7 +213,7 @@ impl Broker for MemoryBroker {
         message: Message,
     ) -> BoxFuture<'a, Result<MessageId, BrokerError>> {
         let id = self.publish_now(queue, message);
-        Box::pin(async move { Ok(id) })
+        Box::pin(async move { id })
     }
 
     fn receive<'a>(&'a self, queue: &'a str) -> BoxFuture<'a, Result<Delivery, BrokerError>> {
