@@ -211,6 +211,20 @@ async fn streams_max_length_refuses_publishes() {
 }
 
 #[tokio::test]
+async fn ping_answers_while_the_server_runs() {
+    let Some(redis) = Redis::start() else { return };
+    let conn = connect(&redis).await;
+    let limits = RedisLimits::new(conn.clone());
+    assert_eq!(limits.ping().await, Ok(()));
+    assert_eq!(RedisStreams::new(conn.clone()).ping().await, Ok(()));
+    drop(redis);
+    let down = tokio::time::timeout(Duration::from_secs(5), limits.ping())
+        .await
+        .expect("answers in time");
+    assert!(down.is_err(), "{down:?}");
+}
+
+#[tokio::test]
 async fn a_failing_consumer_dead_letters_after_the_declared_attempts() {
     let Some(redis) = Redis::start() else { return };
     let broker: Arc<dyn Broker> = Arc::new(RedisStreams::new(connect(&redis).await));

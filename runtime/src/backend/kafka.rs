@@ -324,4 +324,14 @@ impl Broker for KafkaBroker {
             Ok(u64::try_from(latest - from).unwrap_or(0))
         })
     }
+
+    fn ping(&self) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(async move {
+            self.client
+                .list_topics()
+                .await
+                .map(|_| ())
+                .map_err(|e| format!("kafka: {e}"))
+        })
+    }
 }

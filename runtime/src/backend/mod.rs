@@ -29,9 +29,11 @@ use crate::limit::{LimiterStore, MemoryStore};
 use crate::queue::{Broker, MemoryBroker};
 use crate::spec::ServiceSpec;
 use crate::store::{MemoryTables, TableStore};
+use crate::BoxFuture;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// The backends one process uses.
 #[derive(Debug, Clone)]
@@ -108,7 +110,33 @@ fn needs_redis(spec: &ServiceSpec) -> bool {
         || spec.queues.iter().any(|q| q.engine == "redis")
 }
 
+/// Whether `ping` answers Ok within `timeout`.
+async fn answers(ping: BoxFuture<'_, Result<(), String>>, timeout: Duration) -> bool {
+    matches!(tokio::time::timeout(timeout, ping).await, Ok(Ok(())))
+}
+
 impl Backends {
+    /// The backends that do not answer a ping within `timeout`, by role (`limits`, `tables`,
+    /// `broker`, `cache`), all pinged at once.
+    pub async fn unreachable(&self, timeout: Duration) -> Vec<&'static str> {
+        let (limits, tables, broker, cache) = tokio::join!(
+            answers(self.limits.ping(), timeout),
+            answers(self.tables.ping(), timeout),
+            answers(self.broker.ping(), timeout),
+            answers(self.remote_cache.ping(), timeout),
+        );
+        [
+            ("limits", limits),
+            ("tables", tables),
+            ("broker", broker),
+            ("cache", cache),
+        ]
+        .into_iter()
+        .filter(|(_, up)| !up)
+        .map(|(role, _)| role)
+        .collect()
+    }
+
     /// Everything in process: no servers needed.
     pub fn embedded() -> Self {
         Self {

@@ -354,6 +354,19 @@ impl TableStore for PgTables {
             Ok(rows.into_iter().map(|r| row_of(r.get(0))).collect())
         })
     }
+
+    fn ping(&self) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(async move {
+            for shard in &self.shards {
+                let client = shard.pool.client().await?;
+                client
+                    .simple_query("SELECT 1")
+                    .await
+                    .map_err(|e| format!("postgres {}: {e}", shard.pool.shown()))?;
+            }
+            Ok(())
+        })
+    }
 }
 
 #[cfg(test)]

@@ -461,4 +461,8 @@ impl Broker for RabbitBroker {
             Ok(waiting)
         })
     }
+
+    fn ping(&self) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(async move { self.session().await.map(|_| ()).map_err(|e| e.to_string()) })
+    }
 }

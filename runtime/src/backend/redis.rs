@@ -28,6 +28,17 @@ pub struct RedisConn {
     pub(crate) shown: String,
 }
 
+impl RedisConn {
+    /// `PING` on the shared connection.
+    pub async fn ping(&self) -> Result<(), String> {
+        redis::cmd("PING")
+            .query_async::<String>(&mut self.manager.clone())
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("redis {}: {e}", self.shown))
+    }
+}
+
 impl fmt::Debug for RedisConn {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "RedisConn({})", self.shown)
@@ -147,6 +158,10 @@ impl LimiterStore for RedisLimits {
             })
         })
     }
+
+    fn ping(&self) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(async move { self.conn.ping().await })
+    }
 }
 
 /// A cache layer in Redis: `SET key value PX ttl`, `GET`, `DEL`, keys under a prefix.
@@ -219,5 +234,9 @@ impl RemoteCache for RedisCache {
                 .await
                 .map_err(|e| self.error(e))
         })
+    }
+
+    fn ping(&self) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(async move { self.conn.ping().await })
     }
 }

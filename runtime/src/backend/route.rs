@@ -65,6 +65,22 @@ impl Broker for RoutedBroker {
     fn lag<'a>(&'a self, queue: &'a str) -> BoxFuture<'a, Result<u64, BrokerError>> {
         self.pick(queue).lag(queue)
     }
+
+    fn ping(&self) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(async move {
+            // Each broker once, though several queues route to it.
+            let mut distinct: Vec<&Arc<dyn Broker>> = Vec::new();
+            for broker in self.routes.values().chain(std::iter::once(&self.fallback)) {
+                if !distinct.iter().any(|b| Arc::ptr_eq(b, broker)) {
+                    distinct.push(broker);
+                }
+            }
+            for broker in distinct {
+                broker.ping().await?;
+            }
+            Ok(())
+        })
+    }
 }
 
 #[cfg(test)]

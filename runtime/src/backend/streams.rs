@@ -531,6 +531,10 @@ impl Broker for RedisStreams {
             Ok(u64::try_from(waiting).unwrap_or(0))
         })
     }
+
+    fn ping(&self) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(async move { self.conn.ping().await })
+    }
 }
 
 #[cfg(test)]

@@ -35,6 +35,12 @@ pub trait RemoteCache: Send + Sync + fmt::Debug {
 
     /// Removes `key`.
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), CacheError>>;
+
+    /// Answers when the backend can be reached (the service's `/ready`); in-process ones
+    /// always can.
+    fn ping(&self) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(async { Ok(()) })
+    }
 }
 
 /// Values with their expiry time.

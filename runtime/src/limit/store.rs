@@ -35,6 +35,12 @@ pub trait LimiterStore: Send + Sync + fmt::Debug {
         cost: u64,
         now: Duration,
     ) -> BoxFuture<'a, Result<Decision, StoreError>>;
+
+    /// Answers when the backend can be reached (the service's `/ready`); in-process ones
+    /// always can.
+    fn ping(&self) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(async { Ok(()) })
+    }
 }
 
 /// Rate-limit state in a hash map behind a mutex. Idle keys are forgotten by

@@ -152,6 +152,12 @@ pub trait Broker: Send + Sync + fmt::Debug {
     /// How many messages of `queue` wait to be delivered, ready or delayed, not counting
     /// those in flight (the `queue_lag_messages` gauge; for a dead-letter queue, its depth).
     fn lag<'a>(&'a self, queue: &'a str) -> BoxFuture<'a, Result<u64, BrokerError>>;
+
+    /// Answers when the backend can be reached (the service's `/ready`); in-process ones
+    /// always can.
+    fn ping(&self) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(async { Ok(()) })
+    }
 }
 
 /// The class of a handler failure (`errors { ... }` keys).

@@ -82,9 +82,13 @@ struct Inner {
     in_flight: AtomicU32,
     unrouted_latency: Arc<Histogram>,
     access_log: AtomicBool,
-    described: Vec<String>,
+    /// The backends, pinged by `/ready`; `described` names them.
+    backends: Backends,
     workers: Workers,
 }
+
+/// How long `/ready` waits for each backend's ping.
+const READY_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// A built service: an axum [`axum::Router`] plus its background workers.
 #[derive(Clone)]
@@ -241,7 +245,7 @@ impl App {
                 in_flight: AtomicU32::new(0),
                 unrouted_latency,
                 access_log: AtomicBool::new(false),
-                described: backends.described,
+                backends,
             }),
         })
     }
@@ -263,7 +267,7 @@ impl App {
 
     /// One line per backend.
     pub fn backends_described(&self) -> Vec<String> {
-        self.inner.described.clone()
+        self.inner.backends.described.clone()
     }
 
     /// The shutdown switch of the background workers.
@@ -357,8 +361,18 @@ impl App {
             return (axum::Json(json!({"status": "ok"})).into_response(), None);
         }
         if path == "/ready" {
-            let body = json!({"status": "ready", "backends": self.inner.described});
-            return (axum::Json(body).into_response(), None);
+            let down = self.inner.backends.unreachable(READY_TIMEOUT).await;
+            let (status, word) = if down.is_empty() {
+                (StatusCode::OK, "ready")
+            } else {
+                (StatusCode::SERVICE_UNAVAILABLE, "degraded")
+            };
+            let body = json!({
+                "status": word,
+                "backends": self.inner.backends.described,
+                "unhealthy": down,
+            });
+            return ((status, axum::Json(body)).into_response(), None);
         }
         if path == "/metrics" {
             let text = self.shared().metrics.render();

@@ -400,6 +400,29 @@ mod tests {
         fn lag<'a>(&'a self, queue: &'a str) -> BoxFuture<'a, Result<u64, BrokerError>> {
             self.inner.lag(queue)
         }
+        fn ping(&self) -> BoxFuture<'_, Result<(), String>> {
+            let down = self.failing.load(Ordering::SeqCst) > 0;
+            Box::pin(async move {
+                if down {
+                    Err("connection lost".into())
+                } else {
+                    Ok(())
+                }
+            })
+        }
+    }
+
+    async fn ready(app: &App) -> (u16, serde_json::Value) {
+        let req = axum::http::Request::get("/ready")
+            .body(axum::body::Body::empty())
+            .expect("a request");
+        let response = app.handle(req).await;
+        let status = response.status().as_u16();
+        let body = http_body_util::BodyExt::collect(response.into_body())
+            .await
+            .expect("a body")
+            .to_bytes();
+        (status, serde_json::from_slice(&body).expect("JSON"))
     }
 
     #[derive(Debug, Default)]
@@ -413,6 +436,7 @@ mod tests {
         }
     }
 
+    /// Also `/ready`: 503 naming the broker while it is down, 200 once it answers.
     #[tokio::test(start_paused = true)]
     async fn a_consumer_outlives_broker_errors() {
         let spec: ServiceSpec = serde_json::from_value(serde_json::json!({
@@ -441,6 +465,12 @@ mod tests {
         let app = App::build(spec, handlers.clone(), backends)
             .await
             .expect("builds");
+        let (status, body) = ready(&app).await;
+        assert_eq!(
+            (status, body["unhealthy"].clone()),
+            (503, serde_json::json!(["broker"]))
+        );
+        assert_eq!(body["status"], "degraded");
         app.start_workers();
         broker
             .publish("events", Message::new("x"))
@@ -458,6 +488,7 @@ mod tests {
             1,
             "the message was handled"
         );
+        assert_eq!(ready(&app).await.0, 200, "the broker answers again");
         app.drain().await;
     }
 }

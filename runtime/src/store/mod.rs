@@ -65,6 +65,12 @@ pub trait TableStore: Send + Sync + fmt::Debug {
         shard: u32,
         limit: usize,
     ) -> BoxFuture<'a, Result<Vec<Row>, TableError>>;
+
+    /// Answers when the backend can be reached (the service's `/ready`); in-process ones
+    /// always can.
+    fn ping(&self) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(async { Ok(()) })
+    }
 }
 
 /// The primary key of `row` as text: the key columns' values joined with `/`, or None when
