@@ -184,6 +184,57 @@ async fn shards_sharing_a_database_get_a_table_each() {
     );
 }
 
+#[tokio::test]
+async fn serial_ids_come_from_one_sequence_that_continues_after_stored_rows() {
+    let Some(pg) = Postgres::start(&["s0", "s1"]) else {
+        return;
+    };
+    let spec = TableSpec {
+        ids: "serial".into(),
+        ..orders(2)
+    };
+    let instance = |_: u8| async {
+        let tables = PgTables::new(vec![
+            ShardDb {
+                pool: pool(&pg.url("s0")).await,
+                shared: false,
+            },
+            ShardDb {
+                pool: pool(&pg.url("s1")).await,
+                shared: false,
+            },
+        ]);
+        tables.ensure(&spec).await.expect("created");
+        tables
+    };
+    // Rows written before, on the second shard: ids continue after the largest.
+    let first = instance(1).await;
+    first
+        .put("shop.orders", 1, "41", row(json!({"id": 41})))
+        .await
+        .expect("put");
+    // Two instances started afterwards share the counter: no id is handed out twice.
+    let (a, b) = (instance(2).await, instance(3).await);
+    let mut ids = Vec::new();
+    for _ in 0..5 {
+        for t in [&a, &b] {
+            ids.push(
+                t.next_serial(&spec)
+                    .await
+                    .expect("nextval")
+                    .expect("a serial"),
+            );
+        }
+    }
+    assert!(ids.iter().all(|&id| id > 41), "{ids:?}");
+    let mut distinct = ids.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    assert_eq!(distinct.len(), ids.len(), "{ids:?}");
+    // Other id kinds are not the store's business.
+    assert_eq!(first.next_serial(&orders(2)).await.expect("answers"), None);
+}
+
 fn service(tables: Vec<TableSpec>) -> ServiceSpec {
     serde_json::from_value(json!({
         "name": "shop", "port": 8080, "health_path": "/health", "endpoints": [],

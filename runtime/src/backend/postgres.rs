@@ -159,6 +159,74 @@ impl PgTables {
         Ok((db.pool.clone(), name))
     }
 
+    /// The sequence `ids = serial` keys of `spec` come from, in shard 0's database (quoted).
+    fn serial_sequence(&self, spec: &TableSpec) -> Result<(Arc<Pool>, String), TableError> {
+        let (pool, name) = self.locate(spec, 0)?;
+        Ok((pool, ident(&format!("{name}_archc_ids"))))
+    }
+
+    /// Creates the serial sequence of `spec` when missing and moves it past the largest key
+    /// already stored on any shard, so ids continue after rows written before (by an
+    /// earlier process, or before the sequence existed).
+    async fn ensure_serial(&self, spec: &TableSpec) -> Result<(), TableError> {
+        let [key] = spec.key.as_slice() else {
+            return Ok(());
+        };
+        let integer = spec.columns.iter().any(|c| {
+            &c.name == key
+                && matches!(
+                    c.sql_type.to_ascii_lowercase().as_str(),
+                    "int"
+                        | "integer"
+                        | "bigint"
+                        | "smallint"
+                        | "serial"
+                        | "bigserial"
+                        | "smallserial"
+                )
+        });
+        if !integer {
+            return Ok(());
+        }
+        let (pool, sequence) = self.serial_sequence(spec)?;
+        let client = Self::client(&pool).await?;
+        if let Err(e) = client
+            .batch_execute(&format!("CREATE SEQUENCE IF NOT EXISTS {sequence}"))
+            .await
+        {
+            // Two instances creating it at once: the loser finds it there.
+            let raced = e.code().is_some_and(|c| {
+                *c == tokio_postgres::error::SqlState::UNIQUE_VIOLATION
+                    || *c == tokio_postgres::error::SqlState::DUPLICATE_TABLE
+            });
+            if !raced {
+                return Err(pg(e));
+            }
+        }
+        let mut largest = 0i64;
+        for shard in 0..spec.shards.max(1) {
+            let (pool, name) = self.locate(spec, shard)?;
+            let sql = format!(
+                "SELECT COALESCE(MAX({})::bigint, 0) FROM {}",
+                ident(key),
+                ident(&name)
+            );
+            let row = Self::client(&pool)
+                .await?
+                .query_one(&sql, &[])
+                .await
+                .map_err(pg)?;
+            largest = largest.max(row.get::<_, i64>(0));
+        }
+        if largest > 0 {
+            let sql = format!(
+                "SELECT setval('{sequence}', GREATEST({largest}, (SELECT last_value FROM {sequence})))"
+            );
+            client.batch_execute(&sql).await.map_err(pg)?;
+        }
+        Ok(())
+    }
+
     async fn client(pool: &Pool) -> Result<Arc<Client>, TableError> {
         pool.client()
             .await
@@ -265,11 +333,32 @@ impl TableStore for PgTables {
                     }
                 }
             }
+            if table.ids == "serial" {
+                self.ensure_serial(table).await?;
+            }
             self.specs
                 .write()
                 .unwrap_or_else(|e| e.into_inner())
                 .insert(table.id.clone(), table.clone());
             Ok(())
+        })
+    }
+
+    fn next_serial<'a>(
+        &'a self,
+        table: &'a TableSpec,
+    ) -> BoxFuture<'a, Result<Option<i64>, TableError>> {
+        Box::pin(async move {
+            if table.ids != "serial" {
+                return Ok(None);
+            }
+            let (pool, sequence) = self.serial_sequence(table)?;
+            let client = Self::client(&pool).await?;
+            let row = client
+                .query_one(&format!("SELECT nextval('{sequence}')"), &[])
+                .await
+                .map_err(pg)?;
+            Ok(Some(row.get::<_, i64>(0)))
         })
     }
 

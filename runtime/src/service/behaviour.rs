@@ -169,7 +169,7 @@ async fn write(
             }
         }
     }
-    if let Err(why) = shared.tables.fill_key(table, &mut row) {
+    if let Err(why) = shared.tables.fill_key(table, &mut row).await {
         return failure(why);
     }
     let key = match shared

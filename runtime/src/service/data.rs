@@ -326,7 +326,7 @@ impl Tables {
     }
 
     /// A new key value for `table`'s single key column, typed for that column.
-    fn next_key(&self, t: &Table) -> Result<Value, DataError> {
+    async fn next_key(&self, t: &Table) -> Result<Value, DataError> {
         let column = t
             .spec
             .key
@@ -335,7 +335,10 @@ impl Tables {
         let textual =
             column.is_some_and(|c| !matches!(kind(&c.sql_type), Kind::Integer | Kind::Number));
         let value = match &t.ids {
-            Ids::Serial(n) => json!(n.fetch_add(1, Ordering::Relaxed)),
+            Ids::Serial(n) => match self.store.next_serial(&t.spec).await? {
+                Some(shared) => json!(shared),
+                None => json!(n.fetch_add(1, Ordering::Relaxed)),
+            },
             Ids::Snowflake(g) => {
                 json!(g.next_id().map_err(|e| DataError::Backend(e.to_string()))?)
             }
@@ -355,11 +358,11 @@ impl Tables {
     }
 
     /// Fills the missing single key column of `row` from the id generator.
-    pub(crate) fn fill_key(&self, table: &str, row: &mut Row) -> Result<(), DataError> {
+    pub(crate) async fn fill_key(&self, table: &str, row: &mut Row) -> Result<(), DataError> {
         let t = self.table(table)?;
         if let [key] = t.spec.key.as_slice() {
             if !matches!(row.get(key), Some(v) if !v.is_null()) {
-                let value = self.next_key(t)?;
+                let value = self.next_key(t).await?;
                 row.insert(key.clone(), value);
             }
         }
@@ -413,7 +416,7 @@ impl Tables {
 
     /// Stores `row` (a missing key is generated first) and returns its key and the row.
     pub(crate) async fn put(&self, table: &str, mut row: Row) -> Result<(String, Row), DataError> {
-        self.fill_key(table, &mut row)?;
+        self.fill_key(table, &mut row).await?;
         let t = self.table(table)?;
         let key = key_of(&t.spec, &row)
             .ok_or_else(|| DataError::Invalid(format!("the key {:?} is missing", t.spec.key)))?;

@@ -66,6 +66,15 @@ pub trait TableStore: Send + Sync + fmt::Debug {
         limit: usize,
     ) -> BoxFuture<'a, Result<Vec<Row>, TableError>>;
 
+    /// The next `ids = serial` key of `table` from a counter the backend shares between
+    /// instances and keeps across restarts; None: the caller counts in process.
+    fn next_serial<'a>(
+        &'a self,
+        _table: &'a TableSpec,
+    ) -> BoxFuture<'a, Result<Option<i64>, TableError>> {
+        Box::pin(async { Ok(None) })
+    }
+
     /// Answers when the backend can be reached (the service's `/ready`); in-process ones
     /// always can.
     fn ping(&self) -> BoxFuture<'_, Result<(), String>> {
