@@ -158,6 +158,24 @@ pub struct ColumnSpec {
     pub sql_type: String,
 }
 
+/// Whether the SQL type `sql_type` holds integers (`int`, `bigint`, `serial`, `int8`, …).
+pub fn is_integer_type(sql_type: &str) -> bool {
+    let t = sql_type.trim().to_ascii_lowercase();
+    matches!(
+        t.split('(').next().unwrap_or("").trim(),
+        "int"
+            | "integer"
+            | "bigint"
+            | "smallint"
+            | "serial"
+            | "bigserial"
+            | "smallserial"
+            | "int2"
+            | "int4"
+            | "int8"
+    )
+}
+
 /// How a sharded database spreads rows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]

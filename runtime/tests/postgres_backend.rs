@@ -50,22 +50,24 @@ async fn pool(url: &str) -> Arc<Pool> {
     Arc::new(Pool::connect(url).await.expect("connects"))
 }
 
+/// A store with one shard per database of `dbs`.
+async fn one_database_per_shard(pg: &Postgres, dbs: &[&str]) -> PgTables {
+    let mut shards = Vec::new();
+    for db in dbs {
+        shards.push(ShardDb {
+            pool: pool(&pg.url(db)).await,
+            shared: false,
+        });
+    }
+    PgTables::new(shards)
+}
+
 #[tokio::test]
 async fn each_shard_keeps_its_rows_in_its_own_database() {
     let Some(pg) = Postgres::start(&["shard0", "shard1"]) else {
         return;
     };
-    let shards = vec![
-        ShardDb {
-            pool: pool(&pg.url("shard0")).await,
-            shared: false,
-        },
-        ShardDb {
-            pool: pool(&pg.url("shard1")).await,
-            shared: false,
-        },
-    ];
-    let tables = PgTables::new(shards);
+    let tables = one_database_per_shard(&pg, &["shard0", "shard1"]).await;
     let spec = orders(2);
     tables.ensure(&spec).await.expect("created");
     // A second ensure (another instance starting) is harmless.
@@ -193,28 +195,19 @@ async fn serial_ids_come_from_one_sequence_that_continues_after_stored_rows() {
         ids: "serial".into(),
         ..orders(2)
     };
-    let instance = |_: u8| async {
-        let tables = PgTables::new(vec![
-            ShardDb {
-                pool: pool(&pg.url("s0")).await,
-                shared: false,
-            },
-            ShardDb {
-                pool: pool(&pg.url("s1")).await,
-                shared: false,
-            },
-        ]);
+    let instance = || async {
+        let tables = one_database_per_shard(&pg, &["s0", "s1"]).await;
         tables.ensure(&spec).await.expect("created");
         tables
     };
     // Rows written before, on the second shard: ids continue after the largest.
-    let first = instance(1).await;
+    let first = instance().await;
     first
         .put("shop.orders", 1, "41", row(json!({"id": 41})))
         .await
         .expect("put");
     // Two instances started afterwards share the counter: no id is handed out twice.
-    let (a, b) = (instance(2).await, instance(3).await);
+    let (a, b) = (instance().await, instance().await);
     let mut ids = Vec::new();
     for _ in 0..5 {
         for t in [&a, &b] {

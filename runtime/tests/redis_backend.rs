@@ -10,7 +10,9 @@ use archc_runtime::backend::redis::{RedisCache, RedisConn, RedisLimits};
 use archc_runtime::backend::streams::RedisStreams;
 use archc_runtime::cache::RemoteCache;
 use archc_runtime::limit::{Algorithm, LimiterStore, MemoryStore, Rate, Spec};
-use archc_runtime::queue::{Broker, Consumer, ConsumerConfig, HandlerError, Message, Settled};
+use archc_runtime::queue::{
+    conformance, Broker, Consumer, ConsumerConfig, HandlerError, Message, Settled,
+};
 use archc_runtime::retry::Backoff;
 use archc_runtime::rng::XorShift64;
 use servers::Redis;
@@ -185,22 +187,15 @@ async fn streams_deliver_retry_and_dead_letter() {
 async fn streams_lag_counts_waiting_messages() {
     let Some(redis) = Redis::start() else { return };
     let broker = RedisStreams::new(connect(&redis).await);
-    archc_runtime::queue::conformance::lag_counts_waiting_messages(&broker, "lagged").await;
+    conformance::lag_counts_waiting_messages(&broker, "lagged").await;
 }
 
 #[tokio::test]
 async fn streams_max_length_refuses_publishes() {
     let Some(redis) = Redis::start() else { return };
-    let spec: archc_runtime::spec::QueueSpec = serde_json::from_value(serde_json::json!({
-        "name": "small", "engine": "redis",
-        "retry": {"attempts": 1, "backoff": {"kind": "fixed", "base_ms": 10}, "jitter": 0.0},
-        "dead_letter": null,
-        "errors": {"transient": "retry", "invalid": "discard", "business": "dead_letter"},
-        "delay_ms": 0, "priority": 0, "ttl_ms": null, "max_length": 2, "key": null
-    }))
-    .expect("a queue spec");
+    let spec = conformance::queue_spec("small", "redis", Some(2));
     let broker = RedisStreams::new(connect(&redis).await).with_specs(&[spec]);
-    archc_runtime::queue::conformance::max_length_refuses_publishes(&broker, "small").await;
+    conformance::max_length_refuses_publishes(&broker, "small").await;
     // Without a max_length nothing is refused.
     for body in ["a", "b", "c"] {
         broker

@@ -23,26 +23,35 @@ pub fn parse(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
 
 /// Parses the file in one pest call.
 fn parse_whole(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
+    let mut ast = File::default();
     let mut diagnostics = Vec::new();
-    match ArchParser::parse(Rule::file, text) {
-        Ok(mut pairs) => {
-            let mut lower = Lower {
-                file,
-                offset: 0,
-                diagnostics: &mut diagnostics,
-            };
-            let mut ast = File::default();
-            if let Some(p) = pairs.next() {
-                lower.file(p, &mut ast);
-            }
+    match parse_piece(file, text, 0, &mut ast, &mut diagnostics) {
+        Ok(()) => {
             ast.complete = true;
             (ast, diagnostics)
         }
-        Err(error) => {
-            diagnostics.push(syntax_error(file, text, &error));
-            (File::default(), diagnostics)
-        }
+        Err(error) => (File::default(), vec![syntax_error(file, text, &error)]),
     }
+}
+
+/// Parses `piece`, which starts at `offset` in the file, and appends its items to `ast`.
+fn parse_piece(
+    file: FileId,
+    piece: &str,
+    offset: usize,
+    ast: &mut File,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Result<(), Box<pest::error::Error<Rule>>> {
+    let pairs = ArchParser::parse(Rule::file, piece).map_err(Box::new)?;
+    let mut lower = Lower {
+        file,
+        offset,
+        diagnostics,
+    };
+    for p in pairs {
+        lower.file(p, ast);
+    }
+    Ok(())
 }
 
 /// Pieces of about this many bytes are parsed one at a time.
@@ -70,16 +79,7 @@ fn parse_in_pieces(file: FileId, text: &str, cuts: &[usize]) -> Option<(File, Ve
         if end - start < PIECE_BYTES && end < text.len() {
             continue;
         }
-        let piece = &text[start..end];
-        let pairs = ArchParser::parse(Rule::file, piece).ok()?;
-        let mut lower = Lower {
-            file,
-            offset: start,
-            diagnostics: &mut diagnostics,
-        };
-        for p in pairs {
-            lower.file(p, &mut ast);
-        }
+        parse_piece(file, &text[start..end], start, &mut ast, &mut diagnostics).ok()?;
         start = end;
     }
     ast.complete = true;

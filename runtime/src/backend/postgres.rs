@@ -10,7 +10,7 @@
 //! Rows travel as JSON: writes go through `jsonb_populate_record`, reads come back with
 //! `to_jsonb` (null columns left out, as the in-memory store leaves them out).
 
-use crate::spec::TableSpec;
+use crate::spec::{is_integer_type, TableSpec};
 use crate::store::{Row, TableError, TableStore};
 use crate::BoxFuture;
 use serde_json::Value;
@@ -103,6 +103,22 @@ pub struct PgTables {
     specs: RwLock<HashMap<String, TableSpec>>,
 }
 
+/// The result of a `CREATE … IF NOT EXISTS`. Two instances creating the same object at
+/// once: one of them loses the race on the catalogue and the object exists all the same.
+fn created(result: Result<(), tokio_postgres::Error>) -> Result<(), TableError> {
+    match result {
+        Err(e)
+            if !e.code().is_some_and(|c| {
+                *c == tokio_postgres::error::SqlState::UNIQUE_VIOLATION
+                    || *c == tokio_postgres::error::SqlState::DUPLICATE_TABLE
+            }) =>
+        {
+            Err(pg(e))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// `name` as a quoted SQL identifier.
 fn ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
@@ -172,37 +188,20 @@ impl PgTables {
         let [key] = spec.key.as_slice() else {
             return Ok(());
         };
-        let integer = spec.columns.iter().any(|c| {
-            &c.name == key
-                && matches!(
-                    c.sql_type.to_ascii_lowercase().as_str(),
-                    "int"
-                        | "integer"
-                        | "bigint"
-                        | "smallint"
-                        | "serial"
-                        | "bigserial"
-                        | "smallserial"
-                )
-        });
-        if !integer {
+        if !spec
+            .columns
+            .iter()
+            .any(|c| &c.name == key && is_integer_type(&c.sql_type))
+        {
             return Ok(());
         }
         let (pool, sequence) = self.serial_sequence(spec)?;
         let client = Self::client(&pool).await?;
-        if let Err(e) = client
-            .batch_execute(&format!("CREATE SEQUENCE IF NOT EXISTS {sequence}"))
-            .await
-        {
-            // Two instances creating it at once: the loser finds it there.
-            let raced = e.code().is_some_and(|c| {
-                *c == tokio_postgres::error::SqlState::UNIQUE_VIOLATION
-                    || *c == tokio_postgres::error::SqlState::DUPLICATE_TABLE
-            });
-            if !raced {
-                return Err(pg(e));
-            }
-        }
+        created(
+            client
+                .batch_execute(&format!("CREATE SEQUENCE IF NOT EXISTS {sequence}"))
+                .await,
+        )?;
         let mut largest = 0i64;
         for shard in 0..spec.shards.max(1) {
             let (pool, name) = self.locate(spec, shard)?;
@@ -321,17 +320,7 @@ impl TableStore for PgTables {
                 let (pool, name) = self.locate(table, shard)?;
                 let sql = Self::create_sql(table, &name)?;
                 let client = Self::client(&pool).await?;
-                if let Err(e) = client.batch_execute(&sql).await {
-                    // Two instances creating the same table at once: one of them loses
-                    // the race on the catalogue and the table exists all the same.
-                    let raced = e.code().is_some_and(|c| {
-                        *c == tokio_postgres::error::SqlState::UNIQUE_VIOLATION
-                            || *c == tokio_postgres::error::SqlState::DUPLICATE_TABLE
-                    });
-                    if !raced {
-                        return Err(pg(e));
-                    }
-                }
+                created(client.batch_execute(&sql).await)?;
             }
             if table.ids == "serial" {
                 self.ensure_serial(table).await?;

@@ -158,17 +158,7 @@ impl RabbitBroker {
         if declared.contains(&id) {
             return Ok(());
         }
-        // A passive declare of a missing queue closes its channel: use a throwaway one.
-        let probe = session.connection.create_channel().await.map_err(backend)?;
-        let passive = QueueDeclareOptions {
-            passive: true,
-            ..QueueDeclareOptions::default()
-        };
-        let exists = probe
-            .queue_declare(queue, passive, FieldTable::default())
-            .await
-            .is_ok();
-        let _ = probe.close(200, "probe done").await;
+        let exists = Self::ready_counts(&session, &[queue]).await?[0].is_some();
         if !exists {
             let options = QueueDeclareOptions {
                 durable: true,
@@ -182,6 +172,32 @@ impl RabbitBroker {
         }
         declared.insert(id);
         Ok(())
+    }
+
+    /// The ready messages of each of `queues` (None from the first one missing on), by
+    /// passive declares on a throwaway channel: a passive declare of a missing queue
+    /// closes its channel.
+    async fn ready_counts(
+        session: &Session,
+        queues: &[&str],
+    ) -> Result<Vec<Option<u32>>, BrokerError> {
+        let probe = session.connection.create_channel().await.map_err(backend)?;
+        let passive = QueueDeclareOptions {
+            passive: true,
+            ..QueueDeclareOptions::default()
+        };
+        let mut counts = vec![None; queues.len()];
+        for (count, name) in counts.iter_mut().zip(queues) {
+            match probe
+                .queue_declare(name, passive, FieldTable::default())
+                .await
+            {
+                Ok(q) => *count = Some(q.message_count()),
+                Err(_) => break,
+            }
+        }
+        let _ = probe.close(200, "probe done").await;
+        Ok(counts)
     }
 
     async fn declare_queue(&self, queue: &str) -> Result<(), BrokerError> {
@@ -440,25 +456,10 @@ impl Broker for RabbitBroker {
     fn lag<'a>(&'a self, queue: &'a str) -> BoxFuture<'a, Result<u64, BrokerError>> {
         Box::pin(async move {
             let session = self.session().await?;
-            // A passive declare of a missing queue closes its channel: use a throwaway one.
-            let probe = session.connection.create_channel().await.map_err(backend)?;
-            let passive = QueueDeclareOptions {
-                passive: true,
-                ..QueueDeclareOptions::default()
-            };
             // Ready messages of the queue and of its delay queue (unacked ones are in flight).
-            let mut waiting = 0u64;
-            for name in [queue.to_string(), format!("{queue}.delay")] {
-                match probe
-                    .queue_declare(&name, passive, FieldTable::default())
-                    .await
-                {
-                    Ok(q) => waiting += u64::from(q.message_count()),
-                    Err(_) => break,
-                }
-            }
-            let _ = probe.close(200, "probe done").await;
-            Ok(waiting)
+            let delay = format!("{queue}.delay");
+            let counts = Self::ready_counts(&session, &[queue, &delay]).await?;
+            Ok(counts.into_iter().flatten().map(u64::from).sum())
         })
     }
 

@@ -2,7 +2,21 @@
 //! in-process broker and the real servers alike (a failed check panics with what differed).
 
 use super::{Broker, BrokerError, Message};
+use crate::spec::QueueSpec;
 use std::time::Duration;
+
+/// A queue for these checks: `name` on `engine`, one attempt, no dead letter, the default
+/// error routing, and `max_length`.
+pub fn queue_spec(name: &str, engine: &str, max_length: Option<u64>) -> QueueSpec {
+    serde_json::from_value(serde_json::json!({
+        "name": name, "engine": engine,
+        "retry": {"attempts": 1, "backoff": {"kind": "fixed", "base_ms": 10}, "jitter": 0.0},
+        "dead_letter": null,
+        "errors": {"transient": "retry", "invalid": "discard", "business": "dead_letter"},
+        "delay_ms": 0, "priority": 0, "ttl_ms": null, "max_length": max_length, "key": null
+    }))
+    .expect("a queue spec")
+}
 
 /// [`Broker::lag`] counts ready and delayed messages, not those in flight, and a
 /// dead-letter queue's lag is its depth. Uses `queue` and `QUEUE.dlq`, which must be empty.

@@ -293,14 +293,6 @@ async fn memory_lag_counts_waiting_messages() {
 
 #[tokio::test]
 async fn memory_max_length_refuses_publishes() {
-    let spec: crate::spec::QueueSpec = serde_json::from_value(serde_json::json!({
-        "name": "small", "engine": "memory",
-        "retry": {"attempts": 1, "backoff": {"kind": "fixed", "base_ms": 10}, "jitter": 0.0},
-        "dead_letter": null,
-        "errors": {"transient": "retry", "invalid": "discard", "business": "dead_letter"},
-        "delay_ms": 0, "priority": 0, "ttl_ms": null, "max_length": 2, "key": null
-    }))
-    .expect("a queue spec");
-    let broker = MemoryBroker::with_specs(&[spec]);
+    let broker = MemoryBroker::with_specs(&[conformance::queue_spec("small", "memory", Some(2))]);
     conformance::max_length_refuses_publishes(&broker, "small").await;
 }

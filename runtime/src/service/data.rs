@@ -7,7 +7,7 @@ use crate::rng::XorShift64;
 use crate::shard::{
     IdGenerator, Route, ShardError, ShardKey, ShardRouter, Snowflake, Strategy, Ulid, UlidGenerator,
 };
-use crate::spec::{ShardBySpec, TableSpec};
+use crate::spec::{is_integer_type, ShardBySpec, TableSpec};
 use crate::store::{key_of, Row, TableError, TableStore};
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, HashMap};
@@ -110,8 +110,7 @@ fn kind(sql_type: &str) -> Kind {
     };
     let base = t.split('(').next().unwrap_or("").trim();
     match base {
-        "int" | "integer" | "bigint" | "smallint" | "serial" | "bigserial" | "smallserial"
-        | "int2" | "int4" | "int8" => Kind::Integer,
+        _ if is_integer_type(base) => Kind::Integer,
         "numeric" | "decimal" | "real" | "double" | "double precision" | "float" | "float4"
         | "float8" | "money" => Kind::Number,
         "bool" | "boolean" => Kind::Boolean,

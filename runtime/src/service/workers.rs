@@ -189,7 +189,7 @@ async fn consume(
                 // A broker that fails (a lost connection, a restart) is waited for, not
                 // given up on: the consumer backs off and tries again until shutdown.
                 failures = failures.saturating_add(1);
-                let wait = broker_backoff(failures);
+                let wait = BROKER_BACKOFF.delay(failures);
                 if failures == 1 {
                     log::error(
                         &ctx.spec().name,
@@ -209,12 +209,12 @@ async fn consume(
     }
 }
 
-/// How long a consumer waits after `failures` broker errors in a row: 100 ms doubling,
-/// at most 5 s.
-fn broker_backoff(failures: u32) -> Duration {
-    let ms = 100u64.saturating_mul(1 << failures.saturating_sub(1).min(6));
-    Duration::from_millis(ms.min(5_000))
-}
+/// How long a consumer waits after its nth broker error in a row: 100 ms doubling, at
+/// most 5 s.
+const BROKER_BACKOFF: Backoff = Backoff::Exponential {
+    base: Duration::from_millis(100),
+    max: Duration::from_secs(5),
+};
 
 /// The gauges [`sample_queues`] sets: (queue, gauge) for each consumed queue's lag and each
 /// of their dead-letter queues' depth, each queue once.
@@ -222,9 +222,10 @@ fn queue_gauges(ctx: &Context) -> Vec<(String, Arc<crate::http::metrics::Gauge>)
     let spec = ctx.spec();
     let metrics = &ctx.shared.metrics;
     let mut gauges: Vec<(String, Arc<crate::http::metrics::Gauge>)> = Vec::new();
+    // (metric, queue) pairs already set up: a queue consumed twice gets one gauge.
     let mut seen = std::collections::BTreeSet::new();
     for c in &spec.consumers {
-        if seen.insert(c.from.clone()) {
+        if seen.insert(("lag", c.from.clone())) {
             let lag = metrics.gauge(
                 "queue_lag_messages",
                 "Messages of a consumed queue waiting to be delivered (ready or delayed).",
@@ -237,7 +238,7 @@ fn queue_gauges(ctx: &Context) -> Vec<(String, Arc<crate::http::metrics::Gauge>)
             .iter()
             .find(|q| q.name == c.from)
             .and_then(|q| q.dead_letter.clone());
-        if let Some(dead) = dead.filter(|d| seen.insert(format!("dead:{d}"))) {
+        if let Some(dead) = dead.filter(|d| seen.insert(("dead", d.clone()))) {
             let depth = metrics.gauge(
                 "dead_letter_depth",
                 "Messages in a dead-letter queue.",
@@ -350,7 +351,7 @@ mod tests {
     #[test]
     fn broker_backoff_doubles_up_to_five_seconds() {
         let waits: Vec<u64> = (1..=9)
-            .map(|n| broker_backoff(n).as_millis() as u64)
+            .map(|n| BROKER_BACKOFF.delay(n).as_millis() as u64)
             .collect();
         assert_eq!(waits, [100, 200, 400, 800, 1600, 3200, 5000, 5000, 5000]);
     }
@@ -444,13 +445,7 @@ mod tests {
             "consumers": [{"name": "audit", "from": "events", "concurrency": 1, "batch": 1}],
             "jobs": [], "limits": [], "caches": [], "tables": [], "upstreams": [],
             "shed": null, "body_limit": 0,
-            "queues": [{
-                "name": "events", "engine": "memory",
-                "retry": {"attempts": 1, "backoff": {"kind": "fixed", "base_ms": 10}, "jitter": 0.0},
-                "dead_letter": null,
-                "errors": {"transient": "retry", "invalid": "discard", "business": "dead_letter"},
-                "delay_ms": 0, "priority": 0, "ttl_ms": null, "max_length": null, "key": null
-            }]
+            "queues": [crate::queue::conformance::queue_spec("events", "memory", None)],
         }))
         .expect("a service spec");
         let broker = Arc::new(Flaky {
