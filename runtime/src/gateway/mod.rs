@@ -10,6 +10,7 @@
 
 mod auth;
 mod cache;
+mod conn;
 mod edge;
 mod pipeline;
 mod routes;
@@ -380,19 +381,7 @@ pub async fn serve(spec: GatewaySpec) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let listener = match crate::http::server::listen(&name, port).await {
-        Ok(l) => l,
-        Err(code) => return code,
-    };
-    log::info(
-        &name,
-        "listening",
-        &[
-            ("port", port.into()),
-            ("backends", gateway.described().to_vec().into()),
-        ],
-    );
-    crate::http::server::run(&name, listener, gateway.router(), || {}, async {}).await
+    conn::serve(&name, port, gateway).await
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 use super::auth::{authorize, AuthError, Identity};
 use super::edge::{accepts_gzip, gzip, worth_gzip};
 use super::routes::{self, Match};
-use super::upstream::{hop_by_hop, Outgoing, SendError};
+use super::upstream::{hop_by_hop, Outgoing, SendError, Transport};
 use super::{Gateway, RouteState};
 use crate::http::{log, request_id, respond, InFlight};
 use crate::limit::{check_all, RequestInfo};
@@ -64,6 +64,16 @@ fn random_f64() -> f64 {
 impl Gateway {
     /// Answers one request (what the router does, callable in process).
     pub async fn handle(&self, req: Request<Body>) -> Response {
+        self.handle_via(req, Transport::Pooled(&self.inner.client))
+            .await
+    }
+
+    /// Answers one request, forwarding it through `transport`.
+    pub(crate) async fn handle_via(
+        &self,
+        req: Request<Body>,
+        transport: Transport<'_>,
+    ) -> Response {
         let inner = &self.inner;
         let started = Instant::now();
         let id = inner
@@ -82,7 +92,7 @@ impl Gateway {
             .cdn
             .is_some()
             .then(|| req.uri().path().to_string());
-        let (mut response, route) = self.dispatch(req, id.as_deref()).await;
+        let (mut response, route) = self.dispatch(req, id.as_deref(), transport).await;
         let headers = response.headers_mut();
         inner
             .edge
@@ -151,7 +161,12 @@ impl Gateway {
         }
     }
 
-    async fn dispatch(&self, req: Request<Body>, id: Option<&str>) -> (Response, Option<usize>) {
+    async fn dispatch(
+        &self,
+        req: Request<Body>,
+        id: Option<&str>,
+        transport: Transport<'_>,
+    ) -> (Response, Option<usize>) {
         let inner = &self.inner;
         let path = req.uri().path();
         if let Some(r) = self.builtin(path) {
@@ -180,7 +195,7 @@ impl Gateway {
             );
         }
         match routes::find(&inner.patterns, req.method().as_str(), path) {
-            Match::Route(i) => (self.serve_route(i, req, id).await, Some(i)),
+            Match::Route(i) => (self.serve_route(i, req, id, transport).await, Some(i)),
             Match::WrongMethod => {
                 let message = format!("{} is not routed on {path}", req.method());
                 (
@@ -199,7 +214,13 @@ impl Gateway {
         }
     }
 
-    async fn serve_route(&self, index: usize, req: Request<Body>, id: Option<&str>) -> Response {
+    async fn serve_route(
+        &self,
+        index: usize,
+        req: Request<Body>,
+        id: Option<&str>,
+        transport: Transport<'_>,
+    ) -> Response {
         let inner = &self.inner;
         let route = &inner.routes[index];
         let (_guard, in_flight) = InFlight::enter(&inner.in_flight);
@@ -380,11 +401,11 @@ impl Gateway {
         let outgoing = Outgoing {
             method: parts.method.clone(),
             path_and_query: &path_and_query,
-            headers,
             body,
             client_ip: ip,
         };
-        let mut response = match self.forward(route, backend, &outgoing).await {
+        let forwarded = self.forward(route, backend, transport, &outgoing, headers);
+        let mut response = match forwarded.await {
             Ok(r) => r,
             Err(refusal) => return refusal,
         };
@@ -432,12 +453,16 @@ impl Gateway {
         &self,
         route: &RouteState,
         backend: usize,
+        transport: Transport<'_>,
         out: &Outgoing<'_>,
+        mut headers: HeaderMap,
     ) -> Result<Response, Response> {
         let inner = &self.inner;
         let budget_ms = route.spec.timeout_ms;
         let deadline = (budget_ms > 0).then(|| Instant::now() + Duration::from_millis(budget_ms));
         let can_retry = idempotent(&out.method);
+        // Without a retry the one try takes the headers instead of a copy.
+        let may_retry = can_retry && route.retry.is_some();
         let mut retries = 0;
         loop {
             let permit = match &route.breaker {
@@ -455,11 +480,15 @@ impl Gateway {
                 },
                 None => None,
             };
-            let left = match deadline {
-                Some(d) => d.saturating_duration_since(Instant::now()),
-                None => Duration::from_secs(3600),
+            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            let headers = if may_retry {
+                headers.clone()
+            } else {
+                std::mem::take(&mut headers)
             };
-            let result = inner.backends[backend].send(&inner.client, out, left).await;
+            let result = inner.backends[backend]
+                .send(transport, out, headers, left)
+                .await;
             let failure = match &result {
                 Ok(r) if r.status().is_server_error() => Some(Failure::Status(r.status().as_u16())),
                 Ok(_) => None,

@@ -1,12 +1,15 @@
 //! The gateway's upstream services: one balancer per backend over its instances (the
 //! comma-separated URLs of its `url_env` variable, else its default URL), active health
-//! checks of each instance's health path, and one pooled keep-alive hyper client that
-//! forwards requests.
+//! checks of each instance's health path, and the two ways a request reaches an instance:
+//! the connections of the inbound connection it came on (see `conn`), or one pooled
+//! keep-alive hyper client (health checks and in-process calls).
 
+use super::conn::ConnUpstreams;
 use crate::balance::{Algorithm, Balancer, HealthPolicy, Probe, Upstream};
 use crate::spec::BackendSpec;
 use crate::BoxFuture;
-use axum::http::{HeaderMap, Method, Request, Response, Uri};
+use axum::http::header::HOST;
+use axum::http::{HeaderMap, HeaderValue, Method, Request, Response, Uri};
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
@@ -59,11 +62,30 @@ pub(crate) fn instance_urls(spec: &BackendSpec, env: Option<String>) -> Vec<Stri
     }
 }
 
+/// How a forwarded request reaches the instance the balancer picked.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Transport<'a> {
+    /// The pooled client the whole gateway shares.
+    Pooled(&'a HttpClient),
+    /// The upstream connections held by the inbound connection the request came on.
+    Held(&'a ConnUpstreams),
+}
+
+/// Where one instance listens, prepared once.
+#[derive(Debug)]
+struct Instance {
+    /// `host:port`, the port defaulting to 80.
+    authority: String,
+    /// The `Host` header forwarded requests carry.
+    host: HeaderValue,
+}
+
 /// One backend service.
 #[derive(Debug)]
 pub(crate) struct Backend {
     pub(crate) spec: BackendSpec,
     pub(crate) balancer: Arc<Balancer>,
+    instances: Vec<Instance>,
 }
 
 /// Why a forwarded request got no answer.
@@ -89,16 +111,30 @@ impl Backend {
                 Upstream::weighted(u.clone(), weight)
             })
             .collect::<Vec<_>>();
+        let mut instances = Vec::with_capacity(upstreams.len());
         for u in &upstreams {
-            u.id.parse::<Uri>()
-                .ok()
-                .filter(|uri| uri.scheme_str() == Some("http") && uri.authority().is_some())
-                .ok_or_else(|| {
-                    format!(
-                        "{}: `{}` is not an http:// base URL (from {} or the default)",
-                        spec.name, u.id, spec.url_env
-                    )
-                })?;
+            let instance =
+                u.id.parse::<Uri>()
+                    .ok()
+                    .filter(|uri| uri.scheme_str() == Some("http"))
+                    .and_then(|uri| {
+                        let authority = uri.authority()?;
+                        Some(Instance {
+                            authority: format!(
+                                "{}:{}",
+                                authority.host(),
+                                authority.port_u16().unwrap_or(80)
+                            ),
+                            host: HeaderValue::try_from(authority.as_str()).ok()?,
+                        })
+                    })
+                    .ok_or_else(|| {
+                        format!(
+                            "{}: `{}` is not an http:// base URL (from {} or the default)",
+                            spec.name, u.id, spec.url_env
+                        )
+                    })?;
+            instances.push(instance);
         }
         let balancer = Balancer::new(algorithm, upstreams)
             .map_err(|e| format!("{}: {e}", spec.name))?
@@ -109,39 +145,57 @@ impl Backend {
         Ok(Self {
             spec: spec.clone(),
             balancer: Arc::new(balancer),
+            instances,
         })
     }
 
-    /// Sends one request to an instance picked by the balancer, waiting at most `budget`
-    /// for the answer's head.
+    /// Sends one request with `headers` to an instance picked by the balancer, waiting at
+    /// most `budget` (when there is one) for the answer's head.
     pub(crate) async fn send(
         &self,
-        client: &HttpClient,
+        transport: Transport<'_>,
         parts: &Outgoing<'_>,
-        budget: Duration,
+        mut headers: HeaderMap,
+        budget: Option<Duration>,
     ) -> Result<Response<Incoming>, SendError> {
         let pick = self
             .balancer
             .pick(parts.client_ip)
             .ok_or(SendError::NoHealthy)?;
-        let mut uri = String::with_capacity(pick.upstream().id.len() + parts.path_and_query.len());
-        uri.push_str(&pick.upstream().id);
-        uri.push_str(parts.path_and_query);
+        let instance = &self.instances[pick.index()];
+        headers.insert(HOST, instance.host.clone());
         let mut request = Request::new(Full::new(parts.body.clone()));
         *request.method_mut() = parts.method.clone();
-        *request.uri_mut() = uri
-            .parse()
-            .map_err(|_| SendError::Connect(format!("bad upstream URI {uri}")))?;
-        *request.headers_mut() = parts.headers.clone();
+        *request.headers_mut() = headers;
         let started = Instant::now();
-        match tokio::time::timeout(budget, client.request(request)).await {
-            Ok(Ok(response)) => {
-                pick.finish(started.elapsed());
-                Ok(response)
+        let answer = match transport {
+            Transport::Pooled(client) => {
+                let uri = format!("{}{}", pick.upstream().id, parts.path_and_query);
+                *request.uri_mut() = uri
+                    .parse()
+                    .map_err(|_| SendError::Connect(format!("bad upstream URI {uri}")))?;
+                let answer = client.request(request);
+                match budget {
+                    Some(budget) => match tokio::time::timeout(budget, answer).await {
+                        Ok(answer) => answer.map_err(|why| SendError::Connect(why.to_string())),
+                        Err(_) => Err(SendError::Timeout),
+                    },
+                    None => answer
+                        .await
+                        .map_err(|why| SendError::Connect(why.to_string())),
+                }
             }
-            Ok(Err(why)) => Err(SendError::Connect(why.to_string())),
-            Err(_) => Err(SendError::Timeout),
+            Transport::Held(connections) => {
+                *request.uri_mut() = Uri::try_from(parts.path_and_query).map_err(|_| {
+                    SendError::Connect(format!("bad path {}", parts.path_and_query))
+                })?;
+                connections.send(&instance.authority, request, budget).await
+            }
+        };
+        if answer.is_ok() {
+            pick.finish(started.elapsed());
         }
+        answer
     }
 
     /// True while some instance is in rotation.
@@ -150,12 +204,11 @@ impl Backend {
     }
 }
 
-/// What is forwarded, shared by every try.
+/// What is forwarded, shared by every try (the headers are passed to each).
 #[derive(Debug)]
 pub(crate) struct Outgoing<'a> {
     pub(crate) method: Method,
     pub(crate) path_and_query: &'a str,
-    pub(crate) headers: HeaderMap,
     pub(crate) body: Bytes,
     pub(crate) client_ip: Option<IpAddr>,
 }

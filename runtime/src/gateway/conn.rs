@@ -1,0 +1,377 @@
+//! The gateway's HTTP/1 server: an accept loop in which every inbound connection keeps its
+//! own keep-alive connections to the upstream instances it forwards to.
+//!
+//! Requests on one HTTP/1 connection come one at a time, so one upstream connection per
+//! instance is enough, and nothing is shared between inbound connections: a forward is a
+//! write and a read on a socket the connection already holds, with no pool lock, checkout
+//! or wake-up of another thread. This is how nginx's `keepalive` upstreams behave, and it
+//! is what lets the gateway keep up with nginx on the same machine (docs/benchmarks.md).
+
+use super::upstream::SendError;
+use super::Gateway;
+use crate::http::log;
+use axum::body::Body;
+use axum::http::{Request, Response};
+use bytes::Bytes;
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use futures_util::task::AtomicWaker;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::client::conn::http1::SendRequest;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::Poll;
+use std::time::Duration;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::time::Sleep;
+
+/// A held upstream connection's I/O, driven by the inbound connection's task.
+type Driven = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// The upstream connections one inbound connection holds, by instance address.
+#[derive(Default)]
+pub(crate) struct ConnUpstreams {
+    idle: Mutex<Vec<(String, SendRequest<Full<Bytes>>)>>,
+    /// Connections opened since the driver last ran, and the driver's waker.
+    opened: Mutex<Vec<Driven>>,
+    driver: AtomicWaker,
+    /// The forward's deadline, reused: moving a registered timer later costs a store,
+    /// where a new timer per request is a timer-wheel insert and remove.
+    deadline: Mutex<Option<Pin<Box<Sleep>>>>,
+}
+
+impl std::fmt::Debug for ConnUpstreams {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnUpstreams").finish_non_exhaustive()
+    }
+}
+
+impl ConnUpstreams {
+    /// Sends `request` to `authority` (`host:port`), waiting at most `budget` (when there
+    /// is one) for the answer's head.
+    pub(crate) async fn send(
+        &self,
+        authority: &str,
+        request: Request<Full<Bytes>>,
+        budget: Option<Duration>,
+    ) -> Result<Response<Incoming>, SendError> {
+        let exchange = self.exchange(authority, request);
+        let Some(budget) = budget else {
+            return exchange.await.map_err(SendError::Connect);
+        };
+        let taken = self
+            .deadline
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        let mut deadline = taken.unwrap_or_else(|| Box::pin(tokio::time::sleep(budget)));
+        deadline
+            .as_mut()
+            .reset(tokio::time::Instant::now() + budget);
+        tokio::pin!(exchange);
+        let answer = std::future::poll_fn(|cx| {
+            if let Poll::Ready(answer) = exchange.as_mut().poll(cx) {
+                return Poll::Ready(answer.map_err(SendError::Connect));
+            }
+            match deadline.as_mut().poll(cx) {
+                Poll::Ready(()) => Poll::Ready(Err(SendError::Timeout)),
+                Poll::Pending => Poll::Pending,
+            }
+        })
+        .await;
+        *self.deadline.lock().unwrap_or_else(PoisonError::into_inner) = Some(deadline);
+        answer
+    }
+
+    /// Sends `request` on a held connection to `authority` when one is ready, else on a
+    /// new one, which is then held for the next request.
+    async fn exchange(
+        &self,
+        authority: &str,
+        request: Request<Full<Bytes>>,
+    ) -> Result<Response<Incoming>, String> {
+        let request = match self.take(authority) {
+            Some(mut sender) => match sender.try_send_request(request).await {
+                Ok(response) => {
+                    self.hold(authority, sender);
+                    return Ok(response);
+                }
+                // The held connection closed before the request was written: use a new one.
+                Err(mut failed) => match failed.take_message() {
+                    Some(request) => request,
+                    None => return Err(failed.into_error().to_string()),
+                },
+            },
+            None => request,
+        };
+        let mut sender = self.connect(authority).await?;
+        let response = sender
+            .send_request(request)
+            .await
+            .map_err(|why| why.to_string())?;
+        self.hold(authority, sender);
+        Ok(response)
+    }
+
+    /// A ready connection to `authority`, dropping the ones that have closed.
+    fn take(&self, authority: &str) -> Option<SendRequest<Full<Bytes>>> {
+        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        idle.retain(|(_, sender)| !sender.is_closed());
+        let at = idle
+            .iter()
+            .position(|(a, sender)| a == authority && sender.is_ready())?;
+        Some(idle.swap_remove(at).1)
+    }
+
+    fn hold(&self, authority: &str, sender: SendRequest<Full<Bytes>>) {
+        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        idle.push((authority.to_string(), sender));
+    }
+
+    /// Opens one HTTP/1 connection to `authority`, Nagle off (small answers must not
+    /// wait). Its I/O runs in the inbound connection's task (see [`Self::drive`]), so a
+    /// forward wakes no other task.
+    async fn connect(&self, authority: &str) -> Result<SendRequest<Full<Bytes>>, String> {
+        let stream = TcpStream::connect(authority)
+            .await
+            .map_err(|why| format!("connect {authority}: {why}"))?;
+        let _ = stream.set_nodelay(true);
+        let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(|why| why.to_string())?;
+        self.opened
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(Box::pin(async move {
+                let _ = connection.await;
+            }));
+        self.driver.wake();
+        Ok(sender)
+    }
+
+    /// Runs the held connections' I/O; never completes (it ends when dropped, with the
+    /// inbound connection).
+    async fn drive(&self) {
+        let mut running = FuturesUnordered::<Driven>::new();
+        std::future::poll_fn(|cx| {
+            self.driver.register(cx.waker());
+            running.extend(
+                self.opened
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .drain(..),
+            );
+            while let Poll::Ready(Some(())) = running.poll_next_unpin(cx) {}
+            Poll::<()>::Pending
+        })
+        .await;
+    }
+}
+
+/// How long a client may take to send a request's head.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How many threads accept and serve connections: `TOKIO_WORKER_THREADS` when set, else
+/// one per CPU.
+fn io_threads() -> usize {
+    std::env::var("TOKIO_WORKER_THREADS")
+        .ok()
+        .and_then(|n| n.trim().parse().ok())
+        .or_else(|| std::thread::available_parallelism().ok().map(usize::from))
+        .unwrap_or(1)
+        .max(1)
+}
+
+/// Binds `count` listeners on `0.0.0.0:port` that share the port (`SO_REUSEPORT`, so the
+/// kernel spreads connections over them), after a plain bind has checked that no other
+/// process holds it. Port 0 picks one free port for all.
+fn bind(port: u16, count: usize) -> std::io::Result<Vec<std::net::TcpListener>> {
+    let probe = std::net::TcpListener::bind(("0.0.0.0", port))?;
+    let port = probe.local_addr()?.port();
+    drop(probe);
+    let address = SocketAddr::from(([0, 0, 0, 0], port));
+    let shared = cfg!(unix) && count > 1;
+    (0..if shared { count } else { 1 })
+        .map(|_| {
+            let socket = tokio::net::TcpSocket::new_v4()?;
+            socket.set_reuseaddr(true)?;
+            #[cfg(unix)]
+            if shared {
+                socket.set_reuseport(true)?;
+            }
+            socket.bind(address)?;
+            let listener = socket.listen(1024)?;
+            listener.into_std()
+        })
+        .collect()
+}
+
+/// Serves `gateway` on `port` until Ctrl-C or SIGTERM, then stops accepting, lets each
+/// connection finish the request it is answering, and returns once all have closed.
+///
+/// Each I/O thread runs its own single-threaded runtime with its own listener, the way
+/// nginx runs its workers: a connection and the upstream connections it holds stay on
+/// one thread, so a forward never wakes another thread or waits for one. The gateway's
+/// background work (health checks, limit stores) stays on the caller's runtime.
+pub(crate) async fn serve(name: &str, port: u16, gateway: Gateway) -> ExitCode {
+    let listeners = match bind(port, io_threads()) {
+        Ok(listeners) => listeners,
+        Err(why) => {
+            log::error(
+                name,
+                "cannot listen",
+                &[("port", port.into()), ("error", why.to_string().into())],
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    log::info(
+        name,
+        "listening",
+        &[
+            ("port", port.into()),
+            ("backends", gateway.described().to_vec().into()),
+        ],
+    );
+    let shutdown = crate::http::shutdown::Shutdown::new();
+    let mut threads = Vec::new();
+    for (i, listener) in listeners.into_iter().enumerate() {
+        let (gateway, stop, task_name) = (gateway.clone(), shutdown.clone(), name.to_string());
+        let thread = std::thread::Builder::new()
+            .name(format!("{name}-io-{i}"))
+            .spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()?;
+                runtime.block_on(async move {
+                    let listener = TcpListener::from_std(listener)?;
+                    accept(&task_name, listener, gateway, stop).await;
+                    Ok::<(), std::io::Error>(())
+                })
+            });
+        match thread {
+            Ok(thread) => threads.push(thread),
+            Err(why) => {
+                log::error(name, "cannot start", &[("error", why.to_string().into())]);
+                shutdown.trigger();
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    crate::http::shutdown::signal().await;
+    shutdown.trigger();
+    let joined = tokio::task::spawn_blocking(move || {
+        threads
+            .into_iter()
+            .map(|t| {
+                t.join()
+                    .unwrap_or_else(|_| Err(std::io::Error::other("panicked")))
+            })
+            .find_map(Result::err)
+    })
+    .await;
+    match joined {
+        Ok(None) => {
+            log::info(name, "stopped", &[]);
+            ExitCode::SUCCESS
+        }
+        Ok(Some(why)) => {
+            log::error(name, "server failed", &[("error", why.to_string().into())]);
+            ExitCode::FAILURE
+        }
+        Err(why) => {
+            log::error(name, "server failed", &[("error", why.to_string().into())]);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Accepts connections on `listener` until `shutdown`, then waits for them to close.
+pub(crate) async fn accept(
+    name: &str,
+    listener: TcpListener,
+    gateway: Gateway,
+    shutdown: crate::http::shutdown::Shutdown,
+) {
+    // Every connection task holds a sender; `recv` answers `None` once all have ended.
+    let (open_tx, mut open_rx) = tokio::sync::mpsc::channel::<()>(1);
+    loop {
+        tokio::select! {
+            () = shutdown.wait() => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    let task = connection(stream, peer, gateway.clone(), shutdown.clone());
+                    let open = open_tx.clone();
+                    tokio::spawn(async move {
+                        task.await;
+                        drop(open);
+                    });
+                }
+                // Out of file descriptors and the like: wait instead of spinning.
+                Err(why) => {
+                    log::warn(name, "accept failed", &[("error", why.to_string().into())]);
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+        }
+    }
+    drop(listener);
+    drop(open_tx);
+    let _ = open_rx.recv().await;
+}
+
+/// Serves one inbound connection (with upgrades, for WebSocket routes).
+async fn connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    gateway: Gateway,
+    shutdown: crate::http::shutdown::Shutdown,
+) {
+    let _ = stream.set_nodelay(true);
+    let upstreams = Arc::new(ConnUpstreams::default());
+    let held = upstreams.clone();
+    let service = hyper::service::service_fn(move |request: Request<Incoming>| {
+        let gateway = gateway.clone();
+        let upstreams = held.clone();
+        async move {
+            let mut request = request.map(Body::new);
+            request
+                .extensions_mut()
+                .insert(axum::extract::ConnectInfo(peer));
+            let response = gateway
+                .handle_via(request, super::upstream::Transport::Held(&upstreams))
+                .await;
+            Ok::<Response<Body>, Infallible>(response)
+        }
+    });
+    let served = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .serve_connection(TokioIo::new(stream), service)
+        .with_upgrades();
+    tokio::pin!(served);
+    let drive = upstreams.drive();
+    tokio::pin!(drive);
+    tokio::select! {
+        biased;
+        _ = served.as_mut() => {}
+        () = shutdown.wait() => {
+            served.as_mut().graceful_shutdown();
+            tokio::select! {
+                biased;
+                _ = served => {}
+                () = drive => {}
+            }
+        }
+        () = drive.as_mut() => {}
+    }
+}
+
+#[cfg(test)]
+#[path = "conn_tests.rs"]
+mod tests;

@@ -1,0 +1,195 @@
+//! The server loop over real sockets: upstream connections held per inbound connection,
+//! replaced when the upstream closes them, the reused deadline, graceful shutdown and the
+//! shared listening port.
+
+use super::*;
+use crate::http::shutdown::Shutdown;
+use crate::limit::MemoryStore;
+use crate::spec::{BackendSpec, GatewaySpec, RouteSpec};
+use axum::extract::ConnectInfo;
+use http_body_util::BodyExt;
+
+/// An upstream answering with the port its peer (the gateway) connected from; `/close`
+/// also closes the connection after answering, `/slow` waits 2 s.
+async fn upstream() -> String {
+    let app = axum::Router::new().fallback(
+        |ConnectInfo(peer): ConnectInfo<SocketAddr>, req: Request<Body>| async move {
+            let path = req.uri().path().to_string();
+            if path == "/slow" {
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
+            let mut response = Response::new(Body::from(peer.port().to_string()));
+            if path == "/close" {
+                response
+                    .headers_mut()
+                    .insert("connection", axum::http::HeaderValue::from_static("close"));
+            }
+            response
+        },
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let service = app.into_make_service_with_connect_info::<SocketAddr>();
+    tokio::spawn(async move { axum::serve(listener, service).await });
+    format!("http://{addr}")
+}
+
+fn spec(url: &str) -> GatewaySpec {
+    let route = |path: &str| RouteSpec {
+        method: "GET".into(),
+        path: path.into(),
+        to: "up".into(),
+        auth: "none".into(),
+        permissions: vec![],
+        limits: vec![],
+        timeout_ms: 300,
+        retry: None,
+        breaker: None,
+        cache: None,
+        set_headers: vec![],
+        strip_query: vec![],
+        critical: false,
+        websocket: false,
+    };
+    GatewaySpec {
+        name: "edge".into(),
+        port: 0,
+        tls: false,
+        body_limit: 0,
+        compression: false,
+        request_id: true,
+        limits: vec![],
+        auth: vec![],
+        cors: None,
+        headers: None,
+        routes: vec![route("/*")],
+        canaries: vec![],
+        versioning: None,
+        cdn: None,
+        limit_specs: vec![],
+        backends: vec![BackendSpec {
+            name: "up".into(),
+            url_env: "ARCHC_TEST_UNSET_CONN_UP".into(),
+            default_url: url.into(),
+            balance: "round_robin".into(),
+            weights: vec![],
+            health_path: "/health".into(),
+            health_interval_ms: 60_000,
+            health_timeout_ms: 1000,
+            unhealthy_after: 3,
+            healthy_after: 2,
+        }],
+        shed: None,
+    }
+}
+
+/// A gateway in front of a fresh upstream, served by [`accept`] on a loopback port.
+async fn running() -> (SocketAddr, Shutdown, tokio::task::JoinHandle<()>) {
+    let up = upstream().await;
+    let gateway =
+        super::super::build_with(spec(&up), Arc::new(MemoryStore::new()), vec![]).expect("builds");
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let shutdown = Shutdown::new();
+    let stop = shutdown.clone();
+    let task = tokio::spawn(async move { accept("edge", listener, gateway, stop).await });
+    (addr, shutdown, task)
+}
+
+/// One client connection to the gateway.
+async fn client(addr: SocketAddr) -> SendRequest<Full<Bytes>> {
+    let stream = TcpStream::connect(addr).await.unwrap();
+    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    sender
+}
+
+/// `GET path` on `sender`: the status and body.
+async fn get(sender: &mut SendRequest<Full<Bytes>>, path: &str) -> (u16, String) {
+    sender.ready().await.unwrap();
+    let request = Request::get(path).body(Full::new(Bytes::new())).unwrap();
+    let response = sender.send_request(request).await.unwrap();
+    let status = response.status().as_u16();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+#[tokio::test]
+async fn each_inbound_connection_holds_its_own_upstream_connection() {
+    let (addr, _shutdown, _task) = running().await;
+    let mut first = client(addr).await;
+    let (status, port) = get(&mut first, "/a").await;
+    assert_eq!(status, 200);
+    for path in ["/b", "/c?x=1"] {
+        assert_eq!(get(&mut first, path).await, (200, port.clone()), "{path}");
+    }
+    let mut second = client(addr).await;
+    let (status, other) = get(&mut second, "/a").await;
+    assert_eq!(status, 200);
+    assert_ne!(
+        other, port,
+        "a second inbound connection gets its own upstream one"
+    );
+    assert_eq!(get(&mut first, "/d").await, (200, port));
+}
+
+#[tokio::test]
+async fn a_connection_the_upstream_closed_is_replaced() {
+    let (addr, _shutdown, _task) = running().await;
+    let mut sender = client(addr).await;
+    let (status, closed) = get(&mut sender, "/close").await;
+    assert_eq!(status, 200);
+    // Let the gateway see the close before the next request.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let (status, port) = get(&mut sender, "/after").await;
+    assert_eq!(status, 200);
+    assert_ne!(port, closed, "the closed upstream connection is not reused");
+}
+
+#[tokio::test]
+async fn the_reused_deadline_fires_on_every_slow_request() {
+    let (addr, _shutdown, _task) = running().await;
+    let mut sender = client(addr).await;
+    for _ in 0..2 {
+        let started = std::time::Instant::now();
+        assert_eq!(get(&mut sender, "/slow").await.0, 504);
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(get(&mut sender, "/fast").await.0, 200);
+    }
+}
+
+#[tokio::test]
+async fn shutdown_closes_idle_connections_and_ends_the_loop() {
+    let (addr, shutdown, task) = running().await;
+    let mut sender = client(addr).await;
+    assert_eq!(get(&mut sender, "/a").await.0, 200);
+    shutdown.trigger();
+    tokio::time::timeout(Duration::from_secs(5), task)
+        .await
+        .expect("the loop ends once its connections close")
+        .unwrap();
+    assert!(
+        TcpStream::connect(addr).await.is_err(),
+        "no longer listening"
+    );
+}
+
+/// `bind` registers its sockets with a runtime before handing them over, so it needs one.
+#[tokio::test]
+async fn listeners_share_one_port_that_no_other_process_may_take() {
+    let listeners = bind(0, 2).unwrap();
+    let ports: Vec<u16> = listeners
+        .iter()
+        .map(|l| l.local_addr().unwrap().port())
+        .collect();
+    assert_eq!(ports.len(), if cfg!(unix) { 2 } else { 1 });
+    assert!(ports.iter().all(|p| *p == ports[0]), "{ports:?}");
+    let taken = bind(ports[0], 2).expect_err("the port is in use");
+    assert_eq!(taken.kind(), std::io::ErrorKind::AddrInUse);
+}
