@@ -62,7 +62,13 @@ fn spec(url: &str) -> GatewaySpec {
         auth: vec![],
         cors: None,
         headers: None,
-        routes: vec![route("/*")],
+        routes: vec![
+            RouteSpec {
+                websocket: true,
+                ..route("/ws/*")
+            },
+            route("/*"),
+        ],
         canaries: vec![],
         versioning: None,
         cdn: None,
@@ -83,11 +89,62 @@ fn spec(url: &str) -> GatewaySpec {
     }
 }
 
+/// A WebSocket upstream: a handshake to `/ws/echo` is answered 101, then every byte is
+/// echoed; `/ws/refuse` answers 403; a request without the upgrade headers answers 426.
+async fn websocket_upstream() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let service = hyper::service::service_fn(|mut req: Request<Incoming>| async move {
+                let status = match req.uri().path() {
+                    "/ws/refuse" => 403,
+                    _ if req.headers().get("upgrade").is_none() => 426,
+                    _ => 101,
+                };
+                if status == 101 {
+                    let upgrade = hyper::upgrade::on(&mut req);
+                    tokio::spawn(async move {
+                        let Ok(upgraded) = upgrade.await else { return };
+                        let (mut read, mut write) = tokio::io::split(TokioIo::new(upgraded));
+                        let _ = tokio::io::copy(&mut read, &mut write).await;
+                    });
+                }
+                let mut response = Response::new(Full::new(Bytes::new()));
+                *response.status_mut() = axum::http::StatusCode::from_u16(status).unwrap();
+                if status == 101 {
+                    let h = response.headers_mut();
+                    h.insert("upgrade", axum::http::HeaderValue::from_static("websocket"));
+                    h.insert(
+                        "connection",
+                        axum::http::HeaderValue::from_static("upgrade"),
+                    );
+                    h.insert(
+                        "sec-websocket-accept",
+                        axum::http::HeaderValue::from_static("k"),
+                    );
+                }
+                Ok::<_, Infallible>(response)
+            });
+            tokio::spawn(
+                hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .with_upgrades(),
+            );
+        }
+    });
+    format!("http://{addr}")
+}
+
 /// A gateway in front of a fresh upstream, served by [`accept`] on a loopback port.
 async fn running() -> (SocketAddr, Shutdown, tokio::task::JoinHandle<()>) {
-    let up = upstream().await;
+    running_before(&upstream().await).await
+}
+
+/// A gateway in front of `up`, served by [`accept`] on a loopback port.
+async fn running_before(up: &str) -> (SocketAddr, Shutdown, tokio::task::JoinHandle<()>) {
     let gateway =
-        super::super::build_with(spec(&up), Arc::new(MemoryStore::new()), vec![]).expect("builds");
+        super::super::build_with(spec(up), Arc::new(MemoryStore::new()), vec![]).expect("builds");
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let shutdown = Shutdown::new();
@@ -192,4 +249,57 @@ async fn listeners_share_one_port_that_no_other_process_may_take() {
     assert!(ports.iter().all(|p| *p == ports[0]), "{ports:?}");
     let taken = bind(ports[0], 2).expect_err("the port is in use");
     assert_eq!(taken.kind(), std::io::ErrorKind::AddrInUse);
+}
+
+/// Writes a raw request on a new connection and reads the answer's head.
+async fn raw(addr: SocketAddr, request: &str) -> (TcpStream, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut byte))
+            .await
+            .expect("an answer")
+            .unwrap();
+        assert_eq!(n, 1, "closed after {:?}", String::from_utf8_lossy(&head));
+        head.push(byte[0]);
+    }
+    (stream, String::from_utf8_lossy(&head).to_lowercase())
+}
+
+const HANDSHAKE: &str = "GET /ws/echo HTTP/1.1\r\nhost: edge\r\nupgrade: websocket\r\n\
+    connection: Upgrade\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+    sec-websocket-version: 13\r\n\r\n";
+
+#[tokio::test]
+async fn websocket_routes_tunnel_bytes_both_ways_after_the_upgrade() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (addr, _shutdown, _task) = running_before(&websocket_upstream().await).await;
+    let (mut stream, head) = raw(addr, HANDSHAKE).await;
+    assert!(head.starts_with("http/1.1 101"), "{head}");
+    assert!(head.contains("upgrade: websocket"), "{head}");
+    assert!(head.contains("sec-websocket-accept: k"), "{head}");
+    for message in [&b"hello"[..], &b"second frame"[..]] {
+        stream.write_all(message).await.unwrap();
+        let mut echoed = vec![0u8; message.len()];
+        tokio::time::timeout(Duration::from_secs(5), stream.read_exact(&mut echoed))
+            .await
+            .expect("echoed")
+            .unwrap();
+        assert_eq!(echoed, message);
+    }
+}
+
+#[tokio::test]
+async fn refused_handshakes_and_plain_routes_are_not_upgraded() {
+    let (addr, _shutdown, _task) = running_before(&websocket_upstream().await).await;
+    let refused = HANDSHAKE.replace("/ws/echo", "/ws/refuse");
+    let (_stream, head) = raw(addr, &refused).await;
+    assert!(head.starts_with("http/1.1 403"), "{head}");
+    // `/other` is not a websocket route: the upgrade headers are not forwarded.
+    let plain = HANDSHAKE.replace("/ws/echo", "/other");
+    let (_stream, head) = raw(addr, &plain).await;
+    assert!(head.starts_with("http/1.1 426"), "{head}");
 }

@@ -15,6 +15,7 @@ mod edge;
 mod pipeline;
 mod routes;
 mod upstream;
+mod websocket;
 
 pub use auth::{authorize, hex, sign_hex, AuthError, Identity, Scheme};
 

@@ -6,7 +6,7 @@ use super::auth::{authorize, AuthError, Identity};
 use super::edge::{accepts_gzip, gzip, worth_gzip};
 use super::routes::{self, Match};
 use super::upstream::{hop_by_hop, Outgoing, SendError, Transport};
-use super::{Gateway, RouteState};
+use super::{websocket, Gateway, RouteState};
 use crate::http::{log, request_id, respond, InFlight};
 use crate::limit::{check_all, RequestInfo};
 use crate::retry::Failure;
@@ -39,6 +39,23 @@ fn auth_refusal(error: AuthError) -> Response {
             r
         }
         AuthError::Forbidden(why) => respond::error(StatusCode::FORBIDDEN, "forbidden", why),
+    }
+}
+
+/// The answer to a forward that got no answer from the upstream.
+fn refusal(route: &RouteState, why: SendError) -> Response {
+    match why {
+        SendError::Timeout => respond::timeout(route.spec.timeout_ms),
+        SendError::NoHealthy => respond::unavailable(
+            "no_healthy_upstream",
+            format!("no instance of `{}` passes its health check", route.spec.to),
+            5,
+        ),
+        SendError::Connect(why) => respond::error(
+            StatusCode::BAD_GATEWAY,
+            "bad_gateway",
+            format!("`{}` could not be reached: {why}", route.spec.to),
+        ),
     }
 }
 
@@ -246,7 +263,7 @@ impl Gateway {
             return respond::too_large(limit);
         }
         let ip = crate::http::client_ip(&req);
-        let (parts, body) = req.into_parts();
+        let (mut parts, body) = req.into_parts();
         let max = if limit == 0 {
             usize::MAX
         } else {
@@ -314,10 +331,12 @@ impl Gateway {
         } else {
             std::borrow::Cow::Owned(routes::strip_query(query, &route.spec.strip_query))
         };
+        // A WebSocket handshake is never answered from the cache.
+        let upgrade = route.spec.websocket && websocket::is_upgrade(&parts.headers);
         let cache_key = route
             .cache
             .as_ref()
-            .filter(|_| parts.method == Method::GET)
+            .filter(|_| parts.method == Method::GET && !upgrade)
             .map(|c| {
                 c.key(
                     parts.method.as_str(),
@@ -397,6 +416,26 @@ impl Gateway {
         if !query.is_empty() {
             path_and_query.push('?');
             path_and_query.push_str(&query);
+        }
+        if upgrade {
+            if let Some(inbound) = parts.extensions.remove::<hyper::upgrade::OnUpgrade>() {
+                let handshake = websocket::Handshake {
+                    inbound,
+                    method: parts.method.clone(),
+                    path_and_query: &path_and_query,
+                    headers,
+                };
+                let budget = (route.spec.timeout_ms > 0)
+                    .then(|| Duration::from_millis(route.spec.timeout_ms));
+                let upgraded = inner.backends[backend].upgrade(ip, handshake, budget);
+                return match upgraded.await {
+                    Ok(mut response) => {
+                        respond::add_headers(&mut response, &rate_headers);
+                        response
+                    }
+                    Err(why) => refusal(route, why),
+                };
+            }
         }
         let outgoing = Outgoing {
             method: parts.method.clone(),
@@ -519,21 +558,7 @@ impl Gateway {
                     tokio::time::sleep(d).await;
                 }
                 (Ok(r), _) => return Ok(self.relay(r)),
-                (Err(SendError::Timeout), _) => return Err(respond::timeout(budget_ms)),
-                (Err(SendError::NoHealthy), _) => {
-                    return Err(respond::unavailable(
-                        "no_healthy_upstream",
-                        format!("no instance of `{}` passes its health check", route.spec.to),
-                        5,
-                    ))
-                }
-                (Err(SendError::Connect(why)), _) => {
-                    return Err(respond::error(
-                        StatusCode::BAD_GATEWAY,
-                        "bad_gateway",
-                        format!("`{}` could not be reached: {why}", route.spec.to),
-                    ))
-                }
+                (Err(why), _) => return Err(refusal(route, why)),
             }
         }
     }

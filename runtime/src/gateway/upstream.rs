@@ -198,6 +198,30 @@ impl Backend {
         answer
     }
 
+    /// Forwards a WebSocket handshake to an instance picked by the balancer; on 101 the
+    /// tunnel runs in its own task and the 101 is returned.
+    pub(crate) async fn upgrade(
+        &self,
+        client_ip: Option<IpAddr>,
+        handshake: super::websocket::Handshake<'_>,
+        budget: Option<Duration>,
+    ) -> Result<axum::response::Response, SendError> {
+        let pick = self.balancer.pick(client_ip).ok_or(SendError::NoHealthy)?;
+        let instance = &self.instances[pick.index()];
+        let started = Instant::now();
+        let answer = super::websocket::tunnel(
+            &instance.authority,
+            instance.host.clone(),
+            handshake,
+            budget,
+        )
+        .await;
+        if answer.is_ok() {
+            pick.finish(started.elapsed());
+        }
+        answer
+    }
+
     /// True while some instance is in rotation.
     pub(crate) fn any_healthy(&self) -> bool {
         self.balancer.status().iter().any(|s| s.healthy)

@@ -1,0 +1,100 @@
+//! WebSocket routes. An `Upgrade: websocket` request on a route declared `websocket` is
+//! forwarded with its upgrade headers on an upstream connection of its own; when the
+//! upstream switches protocols (101), the gateway answers 101 with the upstream's headers
+//! and copies bytes both ways until either side closes. A refusal (any other status) is
+//! relayed as it is. Other requests on the route are plain HTTP.
+
+use super::upstream::SendError;
+use axum::body::Body;
+use axum::http::header::{CONNECTION, HOST, UPGRADE};
+use axum::http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri};
+use bytes::Bytes;
+use http_body_util::Empty;
+use hyper::upgrade::OnUpgrade;
+use hyper_util::rt::TokioIo;
+use std::time::Duration;
+use tokio::net::TcpStream;
+
+/// True for a WebSocket handshake: `Upgrade: websocket` with `Connection: upgrade`.
+pub(crate) fn is_upgrade(headers: &HeaderMap) -> bool {
+    let upgrade = headers
+        .get(UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("websocket"));
+    upgrade
+        && headers
+            .get_all(CONNECTION)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .any(|token| token.trim().eq_ignore_ascii_case("upgrade"))
+}
+
+/// One handshake to forward: the inbound side's pending upgrade and what to send.
+pub(crate) struct Handshake<'a> {
+    pub(crate) inbound: OnUpgrade,
+    pub(crate) method: Method,
+    pub(crate) path_and_query: &'a str,
+    /// The forwarded headers, hop-by-hop ones already removed.
+    pub(crate) headers: HeaderMap,
+}
+
+/// Sends the handshake to `authority` (`host:port`, `Host: host`), waiting at most `budget`
+/// for the answer; on 101 starts the tunnel and returns the 101 to send back.
+pub(crate) async fn tunnel(
+    authority: &str,
+    host: HeaderValue,
+    handshake: Handshake<'_>,
+    budget: Option<Duration>,
+) -> Result<Response<Body>, SendError> {
+    let Handshake {
+        inbound,
+        method,
+        path_and_query,
+        mut headers,
+    } = handshake;
+    headers.insert(HOST, host);
+    headers.insert(CONNECTION, HeaderValue::from_static("upgrade"));
+    headers.insert(UPGRADE, HeaderValue::from_static("websocket"));
+    let mut request = Request::new(Empty::<Bytes>::new());
+    *request.method_mut() = method;
+    *request.uri_mut() = Uri::try_from(path_and_query)
+        .map_err(|_| SendError::Connect(format!("bad path {path_and_query}")))?;
+    *request.headers_mut() = headers;
+    let exchange = async {
+        let stream = TcpStream::connect(authority)
+            .await
+            .map_err(|why| SendError::Connect(format!("connect {authority}: {why}")))?;
+        let _ = stream.set_nodelay(true);
+        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(|why| SendError::Connect(why.to_string()))?;
+        // Runs until the upgrade hands the socket over (or the refusal is read).
+        tokio::spawn(connection.with_upgrades());
+        sender
+            .send_request(request)
+            .await
+            .map_err(|why| SendError::Connect(why.to_string()))
+    };
+    let mut response = match budget {
+        Some(budget) => tokio::time::timeout(budget, exchange)
+            .await
+            .unwrap_or(Err(SendError::Timeout))?,
+        None => exchange.await?,
+    };
+    if response.status() != StatusCode::SWITCHING_PROTOCOLS {
+        return Ok(response.map(Body::new));
+    }
+    let outbound = hyper::upgrade::on(&mut response);
+    tokio::spawn(async move {
+        if let (Ok(client), Ok(upstream)) = tokio::join!(inbound, outbound) {
+            let _ = tokio::io::copy_bidirectional(
+                &mut TokioIo::new(client),
+                &mut TokioIo::new(upstream),
+            )
+            .await;
+        }
+    });
+    let (parts, _) = response.into_parts();
+    Ok(Response::from_parts(parts, Body::empty()))
+}
