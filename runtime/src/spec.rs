@@ -616,6 +616,9 @@ pub struct CdnSpec {
     pub country_header: String,
     /// Status → error page path.
     pub error_pages: Vec<(u16, String)>,
+    /// How long a fetched error page is kept (`error_ttl`; 10 s when absent).
+    #[serde(default)]
+    pub error_ttl_ms: Option<u64>,
 }
 
 /// An upstream service behind a gateway.

@@ -12,6 +12,7 @@ mod auth;
 mod cache;
 mod conn;
 mod edge;
+mod error_pages;
 mod pipeline;
 mod routes;
 mod upstream;
@@ -73,6 +74,7 @@ struct Inner {
     backends: Vec<upstream::Backend>,
     client: upstream::HttpClient,
     edge: edge::Edge,
+    error_pages: Option<error_pages::ErrorPages>,
     metrics: Metrics,
     in_flight: AtomicU32,
     access_log: AtomicBool,
@@ -314,6 +316,7 @@ fn build_with(
         inner: Arc::new(Inner {
             patterns: spec.routes.iter().map(routes::Pattern::new).collect(),
             edge: edge::Edge::new(spec.cors.as_ref(), spec.headers.as_ref(), spec.cdn.as_ref()),
+            error_pages: error_pages::ErrorPages::new(spec.cdn.as_ref()),
             spec,
             routes,
             schemes,

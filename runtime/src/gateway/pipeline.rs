@@ -4,6 +4,7 @@
 
 use super::auth::{authorize, AuthError, Identity};
 use super::edge::{accepts_gzip, gzip, worth_gzip};
+use super::error_pages::ErrorPages;
 use super::routes::{self, Match};
 use super::upstream::{hop_by_hop, Outgoing, SendError, Transport};
 use super::{websocket, Gateway, RouteState};
@@ -110,6 +111,16 @@ impl Gateway {
             .is_some()
             .then(|| req.uri().path().to_string());
         let (mut response, route) = self.dispatch(req, id.as_deref(), transport).await;
+        if let Some(pages) = &inner.error_pages {
+            response = self
+                .error_page(
+                    pages,
+                    response,
+                    cdn_path.as_deref().unwrap_or(""),
+                    transport,
+                )
+                .await;
+        }
         let headers = response.headers_mut();
         inner
             .edge
@@ -141,6 +152,37 @@ impl Gateway {
             );
         }
         response
+    }
+
+    /// `response`, with the CDN's error page for its status as its body when there is one.
+    async fn error_page(
+        &self,
+        pages: &ErrorPages,
+        response: Response,
+        path: &str,
+        transport: Transport<'_>,
+    ) -> Response {
+        let status = response.status().as_u16();
+        let Some(page_path) = pages.path_for(status, path) else {
+            return response;
+        };
+        let page = match pages.kept(status) {
+            Some(page) => Some(page),
+            None => {
+                let request = Request::get(page_path).body(Body::empty());
+                match request {
+                    Ok(request) => {
+                        let (answer, _) = self.dispatch(request, None, transport).await;
+                        pages.read(status, answer).await
+                    }
+                    Err(_) => None,
+                }
+            }
+        };
+        match page {
+            Some(page) => pages.apply(response, page),
+            None => response,
+        }
     }
 
     fn builtin(&self, path: &str) -> Option<Response> {

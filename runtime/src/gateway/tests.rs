@@ -593,6 +593,7 @@ fn signed_urls_and_geo_rules_are_enforced() {
         geo_deny: vec!["KP".into()],
         country_header: "X-Country".into(),
         error_pages: vec![],
+        error_ttl_ms: None,
     };
     let e = edge::Edge::new(None, None, Some(&cdn));
     let mut h = axum::http::HeaderMap::new();
@@ -629,4 +630,64 @@ fn every_balancing_name_maps_to_its_algorithm() {
     let mut bad = b.clone();
     bad.default_url = "ftp://nope".into();
     assert!(upstream::Backend::new(&bad).is_err());
+}
+
+/// An origin serving `/errors/404.html` (counting the fetches) and 404 for anything else.
+async fn pages_origin(fetches: Arc<std::sync::atomic::AtomicUsize>) -> String {
+    let app = axum::Router::new()
+        .route(
+            "/errors/404.html",
+            axum::routing::get(move || {
+                fetches.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                async { ([("content-type", "text/html")], "<h1>Not here</h1>") }
+            }),
+        )
+        .fallback(|| async { (StatusCode::NOT_FOUND, "{\"error\":\"not_found\"}") });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}")
+}
+
+#[tokio::test]
+async fn cdn_error_pages_replace_the_body_and_keep_the_status() {
+    let fetches = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let origin = pages_origin(fetches.clone()).await;
+    let down = closed_port().await;
+    let mut s = spec(
+        vec![route("GET", "/*", "origin"), route("GET", "/down", "down")],
+        vec![backend("origin", &origin), backend("down", &down)],
+    );
+    s.routes.swap(0, 1);
+    s.cdn = Some(CdnSpec {
+        name: "edge_cdn".into(),
+        behaviors: vec![],
+        geo_allow: vec![],
+        geo_deny: vec![],
+        country_header: "x-country".into(),
+        // 502's page is not served by anyone: the original answer must go out.
+        error_pages: vec![
+            (404, "/errors/404.html".into()),
+            (502, "/errors/502.html".into()),
+        ],
+        error_ttl_ms: Some(60_000),
+    });
+    let g = gateway(s).await;
+    for _ in 0..2 {
+        let r = g.handle(get("/missing")).await;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+        assert_eq!(header(&r, "content-type"), "text/html");
+        assert_eq!(header(&r, "cache-control"), "max-age=60");
+        assert_eq!(body(r).await, "<h1>Not here</h1>");
+    }
+    assert_eq!(
+        fetches.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "kept for error_ttl"
+    );
+    let r = g.handle(get("/errors/404.html")).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = g.handle(get("/down")).await;
+    assert_eq!(r.status(), StatusCode::BAD_GATEWAY);
+    assert!(body(r).await.contains("bad_gateway"), "the original answer");
 }

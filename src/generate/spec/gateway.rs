@@ -278,5 +278,6 @@ fn cdn(c: &Cdn) -> CdnSpec {
             .iter()
             .map(|e| (e.status, e.page.clone()))
             .collect(),
+        error_ttl_ms: c.error_ttl.as_ref().map(|t| ms(t.value)),
     }
 }
