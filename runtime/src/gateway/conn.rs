@@ -24,6 +24,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::Poll;
 use std::time::Duration;
@@ -187,40 +188,18 @@ fn io_threads() -> usize {
         .max(1)
 }
 
-/// Binds `count` listeners on `0.0.0.0:port` that share the port (`SO_REUSEPORT`, so the
-/// kernel spreads connections over them), after a plain bind has checked that no other
-/// process holds it. Port 0 picks one free port for all.
-fn bind(port: u16, count: usize) -> std::io::Result<Vec<std::net::TcpListener>> {
-    let probe = std::net::TcpListener::bind(("0.0.0.0", port))?;
-    let port = probe.local_addr()?.port();
-    drop(probe);
-    let address = SocketAddr::from(([0, 0, 0, 0], port));
-    let shared = cfg!(unix) && count > 1;
-    (0..if shared { count } else { 1 })
-        .map(|_| {
-            let socket = tokio::net::TcpSocket::new_v4()?;
-            socket.set_reuseaddr(true)?;
-            #[cfg(unix)]
-            if shared {
-                socket.set_reuseport(true)?;
-            }
-            socket.bind(address)?;
-            let listener = socket.listen(1024)?;
-            listener.into_std()
-        })
-        .collect()
-}
-
 /// Serves `gateway` on `port` until Ctrl-C or SIGTERM, then stops accepting, lets each
 /// connection finish the request it is answering, and returns once all have closed.
 ///
-/// Each I/O thread runs its own single-threaded runtime with its own listener, the way
-/// nginx runs its workers: a connection and the upstream connections it holds stay on
-/// one thread, so a forward never wakes another thread or waits for one. The gateway's
-/// background work (health checks, limit stores) stays on the caller's runtime.
+/// Each I/O thread runs its own single-threaded runtime, the way nginx runs its workers:
+/// a connection and the upstream connections it holds stay on one thread, so a forward
+/// never wakes another thread or waits for one. The caller's runtime accepts and hands
+/// each new connection to the thread serving the fewest (an even spread, where hashing
+/// connections to per-thread sockets leaves some threads with more and a worse p99); it
+/// also keeps the gateway's background work (health checks, limit stores).
 pub(crate) async fn serve(name: &str, port: u16, gateway: Gateway) -> ExitCode {
-    let listeners = match bind(port, io_threads()) {
-        Ok(listeners) => listeners,
+    let listener = match TcpListener::bind(("0.0.0.0", port)).await {
+        Ok(listener) => listener,
         Err(why) => {
             log::error(
                 name,
@@ -238,33 +217,71 @@ pub(crate) async fn serve(name: &str, port: u16, gateway: Gateway) -> ExitCode {
             ("backends", gateway.described().to_vec().into()),
         ],
     );
+    run(
+        name,
+        listener,
+        gateway,
+        io_threads(),
+        crate::http::shutdown::signal(),
+    )
+    .await
+}
+
+/// Accepts on `listener` and serves on `threads` I/O threads until `stop` completes, then
+/// drains as [`serve`] says.
+pub(crate) async fn run(
+    name: &str,
+    listener: TcpListener,
+    gateway: Gateway,
+    threads: usize,
+    stop: impl Future<Output = ()>,
+) -> ExitCode {
     let shutdown = crate::http::shutdown::Shutdown::new();
-    let mut threads = Vec::new();
-    for (i, listener) in listeners.into_iter().enumerate() {
-        let (gateway, stop, task_name) = (gateway.clone(), shutdown.clone(), name.to_string());
+    let mut workers = Vec::new();
+    for i in 0..threads.max(1) {
+        let (handoff, streams) = tokio::sync::mpsc::unbounded_channel();
+        let open = Arc::new(AtomicUsize::new(0));
+        let (gateway, stop, counted) = (gateway.clone(), shutdown.clone(), open.clone());
         let thread = std::thread::Builder::new()
             .name(format!("{name}-io-{i}"))
             .spawn(move || {
                 let runtime = tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()?;
-                runtime.block_on(async move {
-                    let listener = TcpListener::from_std(listener)?;
-                    accept(&task_name, listener, gateway, stop).await;
-                    Ok::<(), std::io::Error>(())
-                })
+                runtime.block_on(serve_handed(streams, gateway, stop, counted));
+                Ok::<(), std::io::Error>(())
             });
         match thread {
-            Ok(thread) => threads.push(thread),
+            Ok(thread) => workers.push((thread, handoff, open)),
             Err(why) => {
                 log::error(name, "cannot start", &[("error", why.to_string().into())]);
-                shutdown.trigger();
                 return ExitCode::FAILURE;
             }
         }
     }
-    crate::http::shutdown::signal().await;
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            () = &mut stop => break,
+            accepted = listener.accept() => match accepted.and_then(|(s, peer)| Ok((s.into_std()?, peer))) {
+                Ok(stream) => {
+                    let least = workers.iter().min_by_key(|(_, _, open)| open.load(Ordering::Relaxed));
+                    if let Some((_, handoff, open)) = least {
+                        open.fetch_add(1, Ordering::Relaxed);
+                        let _ = handoff.send(stream);
+                    }
+                }
+                // Out of file descriptors and the like: wait instead of spinning.
+                Err(why) => {
+                    log::warn(name, "accept failed", &[("error", why.to_string().into())]);
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+        }
+    }
+    drop(listener);
     shutdown.trigger();
+    let threads: Vec<_> = workers.into_iter().map(|(thread, _, _)| thread).collect();
     let joined = tokio::task::spawn_blocking(move || {
         threads
             .into_iter()
@@ -291,38 +308,75 @@ pub(crate) async fn serve(name: &str, port: u16, gateway: Gateway) -> ExitCode {
     }
 }
 
-/// Accepts connections on `listener` until `shutdown`, then waits for them to close.
-pub(crate) async fn accept(
-    name: &str,
-    listener: TcpListener,
+/// A connection accepted on another runtime, with its peer.
+type Handed = (std::net::TcpStream, SocketAddr);
+
+/// Serves the connections handed to this I/O thread until `shutdown`, then waits for
+/// them to close. `open` counts the ones being served.
+async fn serve_handed(
+    mut streams: tokio::sync::mpsc::UnboundedReceiver<Handed>,
     gateway: Gateway,
     shutdown: crate::http::shutdown::Shutdown,
+    open: Arc<AtomicUsize>,
 ) {
-    // Every connection task holds a sender; `recv` answers `None` once all have ended.
-    let (open_tx, mut open_rx) = tokio::sync::mpsc::channel::<()>(1);
+    let served = Served::new();
     loop {
         tokio::select! {
             () = shutdown.wait() => break,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => {
-                    let task = connection(stream, peer, gateway.clone(), shutdown.clone());
-                    let open = open_tx.clone();
-                    tokio::spawn(async move {
-                        task.await;
-                        drop(open);
-                    });
-                }
-                // Out of file descriptors and the like: wait instead of spinning.
-                Err(why) => {
-                    log::warn(name, "accept failed", &[("error", why.to_string().into())]);
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
+            handed = streams.recv() => match handed {
+                Some((stream, peer)) => match TcpStream::from_std(stream) {
+                    Ok(stream) => served.spawn(stream, peer, &gateway, &shutdown, open.clone()),
+                    Err(_) => {
+                        open.fetch_sub(1, Ordering::Relaxed);
+                    }
+                },
+                None => break,
             },
         }
     }
-    drop(listener);
-    drop(open_tx);
-    let _ = open_rx.recv().await;
+    served.drain().await;
+}
+
+/// The connection tasks of one runtime.
+struct Served {
+    // Every task holds a sender; `recv` answers `None` once all have ended.
+    open_tx: tokio::sync::mpsc::Sender<()>,
+    open_rx: tokio::sync::mpsc::Receiver<()>,
+}
+
+impl Served {
+    fn new() -> Self {
+        let (open_tx, open_rx) = tokio::sync::mpsc::channel(1);
+        Self { open_tx, open_rx }
+    }
+
+    /// Serves `stream` in a task of its own; `count` goes down when it closes.
+    fn spawn(
+        &self,
+        stream: TcpStream,
+        peer: SocketAddr,
+        gateway: &Gateway,
+        shutdown: &crate::http::shutdown::Shutdown,
+        count: Arc<AtomicUsize>,
+    ) {
+        let task = connection(stream, peer, gateway.clone(), shutdown.clone());
+        let open = self.open_tx.clone();
+        tokio::spawn(async move {
+            task.await;
+            count.fetch_sub(1, Ordering::Relaxed);
+            drop(open);
+        });
+    }
+
+    /// Waits until every connection has closed.
+    async fn drain(self) {
+        let Self {
+            open_tx,
+            mut open_rx,
+        } = self;
+        drop(open_tx);
+        let _ = open_rx.recv().await;
+    }
 }
 
 /// Serves one inbound connection (with upgrades, for WebSocket routes).

@@ -136,20 +136,32 @@ async fn websocket_upstream() -> String {
     format!("http://{addr}")
 }
 
-/// A gateway in front of a fresh upstream, served by [`accept`] on a loopback port.
-async fn running() -> (SocketAddr, Shutdown, tokio::task::JoinHandle<()>) {
+/// A running gateway: its address, the switch that stops it and its task.
+type Running = (SocketAddr, Shutdown, tokio::task::JoinHandle<ExitCode>);
+
+/// A gateway in front of a fresh upstream, served by [`run`] on a loopback port.
+async fn running() -> Running {
     running_before(&upstream().await).await
 }
 
-/// A gateway in front of `up`, served by [`accept`] on a loopback port.
-async fn running_before(up: &str) -> (SocketAddr, Shutdown, tokio::task::JoinHandle<()>) {
+/// A gateway in front of `up`, served by [`run`] on two I/O threads on a loopback port.
+async fn running_before(up: &str) -> Running {
     let gateway =
         super::super::build_with(spec(up), Arc::new(MemoryStore::new()), vec![]).expect("builds");
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let shutdown = Shutdown::new();
     let stop = shutdown.clone();
-    let task = tokio::spawn(async move { accept("edge", listener, gateway, stop).await });
+    let task = tokio::spawn(async move {
+        run(
+            "edge",
+            listener,
+            gateway,
+            2,
+            async move { stop.wait().await },
+        )
+        .await
+    });
     (addr, shutdown, task)
 }
 
@@ -227,28 +239,28 @@ async fn shutdown_closes_idle_connections_and_ends_the_loop() {
     let mut sender = client(addr).await;
     assert_eq!(get(&mut sender, "/a").await.0, 200);
     shutdown.trigger();
-    tokio::time::timeout(Duration::from_secs(5), task)
+    let code = tokio::time::timeout(Duration::from_secs(5), task)
         .await
         .expect("the loop ends once its connections close")
         .unwrap();
+    assert_eq!(code, ExitCode::SUCCESS);
     assert!(
         TcpStream::connect(addr).await.is_err(),
         "no longer listening"
     );
 }
 
-/// `bind` registers its sockets with a runtime before handing them over, so it needs one.
 #[tokio::test]
-async fn listeners_share_one_port_that_no_other_process_may_take() {
-    let listeners = bind(0, 2).unwrap();
-    let ports: Vec<u16> = listeners
-        .iter()
-        .map(|l| l.local_addr().unwrap().port())
-        .collect();
-    assert_eq!(ports.len(), if cfg!(unix) { 2 } else { 1 });
-    assert!(ports.iter().all(|p| *p == ports[0]), "{ports:?}");
-    let taken = bind(ports[0], 2).expect_err("the port is in use");
-    assert_eq!(taken.kind(), std::io::ErrorKind::AddrInUse);
+async fn a_port_another_socket_holds_is_refused_at_start_up() {
+    let holder = TcpListener::bind("0.0.0.0:0").await.unwrap();
+    let port = holder.local_addr().unwrap().port();
+    let up = upstream().await;
+    let gateway =
+        super::super::build_with(spec(&up), Arc::new(MemoryStore::new()), vec![]).expect("builds");
+    let code = tokio::time::timeout(Duration::from_secs(5), serve("edge", port, gateway))
+        .await
+        .expect("gives up at once");
+    assert_eq!(code, ExitCode::FAILURE);
 }
 
 /// Writes a raw request on a new connection and reads the answer's head.

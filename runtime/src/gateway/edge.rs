@@ -128,7 +128,7 @@ impl Edge {
     /// The request's `Origin` when CORS allows it.
     pub(crate) fn origin_allowed<'a>(&self, headers: &'a HeaderMap) -> Option<&'a HeaderValue> {
         let cors = self.cors.as_ref()?;
-        let origin = headers.get("origin")?;
+        let origin = headers.get(axum::http::header::ORIGIN)?;
         let text = origin.to_str().ok()?;
         (cors.any || cors.origins.iter().any(|o| o == text)).then_some(origin)
     }
@@ -273,7 +273,7 @@ pub(crate) const COMPRESS_MIN: usize = 1024;
 /// True when the request's `Accept-Encoding` lists gzip.
 pub(crate) fn accepts_gzip(request: &HeaderMap) -> bool {
     request
-        .get("accept-encoding")
+        .get(axum::http::header::ACCEPT_ENCODING)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| {
             v.split(',')
@@ -284,12 +284,12 @@ pub(crate) fn accepts_gzip(request: &HeaderMap) -> bool {
 /// True when a response is worth compressing: text, not already encoded, not tiny.
 pub(crate) fn worth_gzip(response: &HeaderMap) -> bool {
     let small = response
-        .get("content-length")
+        .get(axum::http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok())
         .is_some_and(|n| n < COMPRESS_MIN);
     let textual = response
-        .get("content-type")
+        .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|t| {
             t.starts_with("text/")

@@ -13,13 +13,16 @@ use crate::limit::{check_all, RequestInfo};
 use crate::retry::Failure;
 use crate::rng::XorShift64;
 use axum::body::Body;
-use axum::http::{HeaderMap, HeaderValue, Method, Request, StatusCode};
+use axum::http::header::{CONNECTION, CONTENT_LENGTH, TRAILER, TRANSFER_ENCODING, UPGRADE};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use http_body_util::BodyExt;
 use serde_json::json;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
+
+const KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
 
 /// Largest upstream body buffered to compress or cache; larger ones stream through.
 const BUFFER_MAX: usize = 8 << 20;
@@ -126,7 +129,7 @@ impl Gateway {
             .edge
             .decorate(origin, cdn_path.as_deref().unwrap_or(""), headers);
         if let Some(v) = id.as_deref().and_then(|id| HeaderValue::try_from(id).ok()) {
-            headers.insert(request_id::HEADER, v);
+            headers.insert(request_id::NAME, v);
         }
         let status = response.status().as_u16();
         let (counters, label) = match route {
@@ -298,7 +301,7 @@ impl Gateway {
         let limit = inner.spec.body_limit;
         let declared = req
             .headers()
-            .get("content-length")
+            .get(CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
         if limit > 0 && declared.is_some_and(|n| n > limit) {
@@ -441,10 +444,10 @@ impl Gateway {
             headers.insert(name.clone(), value.clone());
         }
         if let Some(id) = id.and_then(|id| HeaderValue::try_from(id).ok()) {
-            headers.insert(request_id::HEADER, id);
+            headers.insert(request_id::NAME, id);
         }
         if let Some(ip) = ip.and_then(|ip| HeaderValue::try_from(ip.to_string()).ok()) {
-            headers.insert("x-forwarded-for", ip);
+            headers.insert(crate::http::X_FORWARDED_FOR, ip);
         }
         if let Some(user) = identity
             .user
@@ -608,13 +611,7 @@ impl Gateway {
     /// The upstream answer as the gateway's, streamed, without hop-by-hop headers.
     fn relay(&self, upstream: hyper::Response<hyper::body::Incoming>) -> Response {
         let (mut parts, body) = upstream.into_parts();
-        for name in [
-            "connection",
-            "keep-alive",
-            "transfer-encoding",
-            "upgrade",
-            "trailer",
-        ] {
+        for name in [CONNECTION, KEEP_ALIVE, TRANSFER_ENCODING, UPGRADE, TRAILER] {
             parts.headers.remove(name);
         }
         Response::from_parts(parts, Body::new(body))

@@ -25,12 +25,16 @@ pub fn listen_port(default: u16) -> Result<u16, String> {
     }
 }
 
+/// `X-Forwarded-For`, parsed once.
+pub(crate) const X_FORWARDED_FOR: axum::http::HeaderName =
+    axum::http::HeaderName::from_static("x-forwarded-for");
+
 /// The client's address: the first `X-Forwarded-For` entry (set by the edge balancer or
 /// the gateway in front), else the peer of the connection.
 pub(crate) fn client_ip(req: &axum::http::Request<axum::body::Body>) -> Option<std::net::IpAddr> {
     let forwarded = req
         .headers()
-        .get("x-forwarded-for")
+        .get(X_FORWARDED_FOR)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(',').next())
         .and_then(|v| v.trim().parse().ok());

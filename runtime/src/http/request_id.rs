@@ -1,7 +1,7 @@
 //! `X-Request-Id`: kept when the client sent a sane one, otherwise a new one; echoed on
 //! the response and forwarded upstream.
 
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, HeaderName};
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
@@ -10,12 +10,15 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// The header name.
 pub const HEADER: &str = "x-request-id";
 
+/// The header name, parsed once (lookups by `&str` parse it on every call).
+pub const NAME: HeaderName = HeaderName::from_static(HEADER);
+
 static SEQUENCE: AtomicU64 = AtomicU64::new(0);
 
 /// The request's id: the incoming header when it is 1–128 visible ASCII characters,
 /// else a fresh id (process start time, process id and a sequence number, hex).
 pub fn from_headers(headers: &HeaderMap) -> String {
-    if let Some(id) = headers.get(HEADER).and_then(|v| v.to_str().ok()) {
+    if let Some(id) = headers.get(NAME).and_then(|v| v.to_str().ok()) {
         if !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_graphic()) {
             return id.to_string();
         }
