@@ -15,7 +15,7 @@ use archc_runtime::queue::{
 };
 use archc_runtime::retry::Backoff;
 use archc_runtime::rng::XorShift64;
-use servers::Redis;
+use servers::{Redis, RedisCluster};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -336,4 +336,48 @@ async fn a_receiver_rides_out_a_redis_restart() {
     assert_eq!(d.payload, b"after");
     broker.ack(&d).await.expect("ack after the restart");
     assert_eq!(redis.cli(&["XLEN", "q"]).trim(), "0");
+}
+
+#[tokio::test]
+async fn a_cluster_cache_spreads_keys_over_the_nodes_and_honours_ttls() {
+    let Some(cluster) = RedisCluster::start() else {
+        return;
+    };
+    // One seed is enough: the client learns the slots from it.
+    let cache = RedisCache::cluster(&cluster.nodes[0].url())
+        .await
+        .expect("connects to the cluster");
+    assert!(cache.shown().starts_with("cluster "), "{}", cache.shown());
+    for i in 0..60 {
+        let key = format!("user:{i}");
+        cache.set(&key, vec![i as u8], None).await.expect("set");
+    }
+    for i in 0..60 {
+        let key = format!("user:{i}");
+        assert_eq!(cache.get(&key).await.expect("get"), Some(vec![i as u8]));
+    }
+    let holding = cluster
+        .nodes
+        .iter()
+        .filter(|n| n.cli(&["dbsize"]).trim() != "0")
+        .count();
+    assert_eq!(holding, 3, "keys are spread over every node");
+    cache.delete("user:7").await.expect("delete");
+    assert_eq!(cache.get("user:7").await.expect("get"), None);
+    cache
+        .set("short", b"x".to_vec(), Some(Duration::from_millis(50)))
+        .await
+        .expect("set");
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert_eq!(cache.get("short").await.expect("get"), None);
+    assert!(cache.ping().await.is_ok());
+    // The single-server cache on one node cannot reach the keys other nodes own.
+    let single = RedisCache::new(connect(&cluster.nodes[0]).await);
+    let mut refused = 0;
+    for i in 0..60 {
+        if single.get(&format!("user:{i}")).await.is_err() {
+            refused += 1;
+        }
+    }
+    assert!(refused > 0, "some keys live on other nodes");
 }

@@ -336,10 +336,20 @@ fn backend_env(program: &Program, spec: &ServiceSpec) -> Vec<EnvVar> {
     let uses_redis = !spec.caches.is_empty() || spec.limits.iter().any(|l| l.distributed);
     let uses_redis = uses_redis || spec.queues.iter().any(|q| q.engine == "redis");
     if uses_redis {
+        let on_cluster = spec
+            .caches
+            .iter()
+            .flat_map(|c| &c.layers)
+            .any(|l| l.kind == "redis" && l.cluster);
         out.push(env(
             "REDIS_URL".into(),
             "unset: in-process caches, limits and queues",
-            "Redis for cache layers 2+, distributed limits and Redis Streams queues",
+            if on_cluster {
+                "Redis for cache layers 2+ (a Redis Cluster: comma-separated node URLs, one is \
+                 enough), distributed limits and Redis Streams queues (the first node)"
+            } else {
+                "Redis for cache layers 2+, distributed limits and Redis Streams queues"
+            },
         ));
     }
     let mut databases: Vec<&str> = spec.tables.iter().map(|t| t.database.as_str()).collect();

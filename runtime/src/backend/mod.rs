@@ -4,7 +4,7 @@
 //!
 //! | variable | when set |
 //! |---|---|
-//! | `REDIS_URL` | distributed limits, cache layers 2+ and `engine = redis` queues on Redis |
+//! | `REDIS_URL` | distributed limits, cache layers 2+ and `engine = redis` queues on Redis; a cache whose Redis layer says `cluster = true` treats it as a Redis Cluster node list (`redis://a:6379,redis://b:6379`, one is enough) |
 //! | `DATABASE_URL` | every table in PostgreSQL (the shards without their own database too) |
 //! | `DATABASE_URL_SHARD_N` | shard `N` (0, 1, …) in its own PostgreSQL database |
 //! | `AMQP_URL` | `engine = rabbitmq` queues on RabbitMQ |
@@ -110,6 +110,15 @@ fn needs_redis(spec: &ServiceSpec) -> bool {
         || spec.queues.iter().any(|q| q.engine == "redis")
 }
 
+/// Whether a Redis cache layer of `spec` declares `cluster = true`: its cache then talks
+/// to REDIS_URL's nodes as a Redis Cluster.
+fn cache_on_cluster(spec: &ServiceSpec) -> bool {
+    spec.caches
+        .iter()
+        .flat_map(|c| &c.layers)
+        .any(|l| l.kind == "redis" && l.cluster)
+}
+
 /// Whether `ping` answers Ok within `timeout`.
 async fn answers(ping: BoxFuture<'_, Result<(), String>>, timeout: Duration) -> bool {
     matches!(tokio::time::timeout(timeout, ping).await, Ok(Ok(())))
@@ -162,23 +171,37 @@ impl Backends {
     pub async fn from_vars(spec: &ServiceSpec, var: Vars<'_>) -> Result<Self, BackendError> {
         let mut out = Self::embedded();
         out.described.clear();
-        let redis = match var("REDIS_URL") {
-            Some(url) if needs_redis(spec) => Some(
-                redis::RedisConn::connect(&url)
+        let url = var("REDIS_URL").filter(|_| needs_redis(spec));
+        // On a cluster REDIS_URL may list several nodes; the single connection takes the
+        // first.
+        let first = url
+            .as_deref()
+            .map(|u| u.split(',').next().unwrap_or(u).trim().to_string());
+        let redis = match &first {
+            Some(first) => Some(
+                redis::RedisConn::connect(first)
                     .await
-                    .map_err(|why| fail("REDIS_URL", &url, why))?,
+                    .map_err(|why| fail("REDIS_URL", first, why))?,
             ),
-            _ => None,
+            None => None,
         };
-        match &redis {
-            Some(conn) => {
+        match (&redis, &url) {
+            (Some(conn), Some(url)) => {
                 out.limits = Arc::new(redis::RedisLimits::new(conn.clone()));
-                out.remote_cache = Arc::new(redis::RedisCache::new(conn.clone()));
+                let cache = if cache_on_cluster(spec) {
+                    redis::RedisCache::cluster(url)
+                        .await
+                        .map_err(|why| fail("REDIS_URL", url, why))?
+                } else {
+                    redis::RedisCache::new(conn.clone())
+                };
                 out.described
                     .push(format!("limits: redis {}", conn.shown()));
-                out.described.push(format!("cache: redis {}", conn.shown()));
+                out.described
+                    .push(format!("cache: redis {}", cache.shown()));
+                out.remote_cache = Arc::new(cache);
             }
-            None => {
+            _ => {
                 out.described.push("limits: memory".into());
                 out.described.push("cache: memory".into());
             }

@@ -164,11 +164,64 @@ impl LimiterStore for RedisLimits {
     }
 }
 
-/// A cache layer in Redis: `SET key value PX ttl`, `GET`, `DEL`, keys under a prefix.
+/// A cache layer in Redis: `SET key value PX ttl`, `GET`, `DEL`, keys under a prefix, on
+/// one server or on a Redis Cluster (`cluster = true` on the layer), where each key goes to
+/// the node owning its slot.
 #[derive(Debug, Clone)]
 pub struct RedisCache {
-    conn: RedisConn,
+    conn: CacheConn,
+    shown: String,
     prefix: String,
+}
+
+/// The connection a [`RedisCache`] sends its commands on. There is one per cache, and
+/// each command clones it, so the larger variant stays inline rather than boxed (which
+/// would allocate on every clone).
+#[derive(Clone)]
+#[allow(clippy::large_enum_variant)]
+enum CacheConn {
+    Server(ConnectionManager),
+    Cluster(redis::cluster_async::ClusterConnection),
+}
+
+impl fmt::Debug for CacheConn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Server(_) => f.write_str("ConnectionManager"),
+            Self::Cluster(_) => f.write_str("ClusterConnection"),
+        }
+    }
+}
+
+impl redis::aio::ConnectionLike for CacheConn {
+    fn req_packed_command<'a>(
+        &'a mut self,
+        cmd: &'a redis::Cmd,
+    ) -> redis::RedisFuture<'a, redis::Value> {
+        match self {
+            Self::Server(conn) => conn.req_packed_command(cmd),
+            Self::Cluster(conn) => conn.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        cmd: &'a redis::Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> redis::RedisFuture<'a, Vec<redis::Value>> {
+        match self {
+            Self::Server(conn) => conn.req_packed_commands(cmd, offset, count),
+            Self::Cluster(conn) => conn.req_packed_commands(cmd, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Self::Server(conn) => conn.get_db(),
+            Self::Cluster(conn) => conn.get_db(),
+        }
+    }
 }
 
 impl RedisCache {
@@ -180,20 +233,53 @@ impl RedisCache {
     /// A cache over `conn` whose keys start with `prefix`.
     pub fn with_prefix(conn: RedisConn, prefix: impl Into<String>) -> Self {
         Self {
-            conn,
+            shown: conn.shown.clone(),
+            conn: CacheConn::Server(conn.manager),
             prefix: prefix.into(),
         }
     }
 
+    /// A cache on the Redis Cluster that `seeds` (comma-separated node URLs, one is enough)
+    /// belong to; keys are `archc:cache:{key}`. Fails unless a node answers `PING`.
+    pub async fn cluster(seeds: &str) -> Result<Self, String> {
+        let nodes: Vec<&str> = seeds
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .collect();
+        let client = redis::cluster::ClusterClient::builder(nodes)
+            .connection_timeout(CONNECT_TIMEOUT)
+            .build()
+            .map_err(|e| format!("not Redis Cluster node URLs: {e}"))?;
+        let mut conn = tokio::time::timeout(CONNECT_TIMEOUT * 2, client.get_async_connection())
+            .await
+            .map_err(|_| "timed out connecting".to_string())?
+            .map_err(|e| format!("cannot connect to the cluster: {e}"))?;
+        let _: String = redis::cmd("PING")
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| format!("PING failed: {e}"))?;
+        Ok(Self {
+            conn: CacheConn::Cluster(conn),
+            shown: format!("cluster {}", super::redact(seeds)),
+            prefix: "archc:cache:".into(),
+        })
+    }
+
+    /// Where it stores, for the start-up log (`127.0.0.1:6379` or `cluster NODES`).
+    pub fn shown(&self) -> &str {
+        &self.shown
+    }
+
     fn error(&self, e: redis::RedisError) -> CacheError {
-        CacheError(format!("redis {}: {e}", self.conn.shown))
+        CacheError(format!("redis {}: {e}", self.shown))
     }
 }
 
 impl RemoteCache for RedisCache {
     fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Vec<u8>>, CacheError>> {
         Box::pin(async move {
-            let mut conn = self.conn.manager.clone();
+            let mut conn = self.conn.clone();
             conn.get(format!("{}{key}", self.prefix))
                 .await
                 .map_err(|e| self.error(e))
@@ -207,7 +293,7 @@ impl RemoteCache for RedisCache {
         ttl: Option<Duration>,
     ) -> BoxFuture<'a, Result<(), CacheError>> {
         Box::pin(async move {
-            let mut conn = self.conn.manager.clone();
+            let mut conn = self.conn.clone();
             let key = format!("{}{key}", self.prefix);
             let result: redis::RedisResult<()> = match ttl {
                 // PX needs at least 1 ms; a shorter ttl still means "expires".
@@ -229,7 +315,7 @@ impl RemoteCache for RedisCache {
 
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), CacheError>> {
         Box::pin(async move {
-            let mut conn = self.conn.manager.clone();
+            let mut conn = self.conn.clone();
             conn.del(format!("{}{key}", self.prefix))
                 .await
                 .map_err(|e| self.error(e))
@@ -237,6 +323,13 @@ impl RemoteCache for RedisCache {
     }
 
     fn ping(&self) -> BoxFuture<'_, Result<(), String>> {
-        Box::pin(async move { self.conn.ping().await })
+        Box::pin(async move {
+            let mut conn = self.conn.clone();
+            redis::cmd("PING")
+                .query_async::<String>(&mut conn)
+                .await
+                .map(|_| ())
+                .map_err(|e| format!("redis {}: {e}", self.shown))
+        })
     }
 }

@@ -67,6 +67,11 @@ impl Redis {
 
     /// Starts one on `port` (a restart of a stopped one keeps its URL).
     pub fn start_on(port: u16) -> Option<Self> {
+        Self::start_with(port, &[])
+    }
+
+    /// Starts one on `port` with extra `redis-server` arguments.
+    pub fn start_with(port: u16, extra: &[&str]) -> Option<Self> {
         let bin = tool("redis-server")?;
         let child = Command::new(bin)
             .args([
@@ -78,6 +83,7 @@ impl Redis {
                 "",
             ])
             .args(["--appendonly", "no"])
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -107,6 +113,58 @@ impl Drop for Redis {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// A Redis Cluster of three primaries on loopback, its slots spread over all three.
+pub struct RedisCluster {
+    /// The nodes.
+    pub nodes: Vec<Redis>,
+    dir: PathBuf,
+}
+
+impl RedisCluster {
+    /// Starts and joins one, or None when redis-server is not installed (see [`tool`]).
+    pub fn start() -> Option<Self> {
+        let dir = std::env::temp_dir().join(format!(
+            "archc-redis-cluster-{}-{}",
+            std::process::id(),
+            free_port()
+        ));
+        std::fs::create_dir_all(&dir).expect("a temporary directory");
+        let mut nodes = Vec::new();
+        for _ in 0..3 {
+            let port = free_port();
+            let config = dir.join(format!("nodes-{port}.conf"));
+            let config = config.to_string_lossy();
+            let args = ["--cluster-enabled", "yes", "--cluster-config-file", &config];
+            nodes.push(Redis::start_with(port, &args)?);
+        }
+        let addresses: Vec<String> = nodes
+            .iter()
+            .map(|n| format!("127.0.0.1:{}", n.port))
+            .collect();
+        let mut create = vec!["--cluster", "create"];
+        create.extend(addresses.iter().map(String::as_str));
+        create.extend(["--cluster-replicas", "0", "--cluster-yes"]);
+        let out = nodes[0].cli(&create);
+        assert!(out.contains("All 16384 slots covered"), "{out}");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !nodes
+            .iter()
+            .all(|n| n.cli(&["cluster", "info"]).contains("cluster_state:ok"))
+        {
+            assert!(Instant::now() < deadline, "the cluster did not become ok");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Some(Self { nodes, dir })
+    }
+}
+
+impl Drop for RedisCluster {
+    fn drop(&mut self) {
+        self.nodes.clear();
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
