@@ -21,9 +21,11 @@ use axum::response::{IntoResponse, Response};
 use futures_util::FutureExt;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 const LATENCY: &str = "http_request_duration_seconds";
@@ -111,29 +113,45 @@ fn segments(path: &str) -> Vec<String> {
         .collect()
 }
 
-/// The parameters when `path` matches the pattern segments.
-fn matches(pattern: &[String], path: &str) -> Option<BTreeMap<String, String>> {
-    let mut params = BTreeMap::new();
+/// Whether `path` matches the pattern segments (nothing is allocated: most endpoints
+/// tried do not match).
+fn fits(pattern: &[String], path: &str) -> bool {
     let mut segments = path.split('/').filter(|s| !s.is_empty());
     for p in pattern {
         if p == "*" {
-            return Some(params);
+            return true;
         }
-        let seg = segments.next()?;
-        match p.strip_prefix(':') {
-            Some(name) => {
-                let value = if seg.contains('%') {
-                    seg.replace("%2F", "/").replace("%2f", "/")
-                } else {
-                    seg.to_string()
-                };
-                params.insert(name.to_string(), value);
-            }
-            None if p == seg => {}
-            None => return None,
+        let Some(seg) = segments.next() else {
+            return false;
+        };
+        if !p.starts_with(':') && p != seg {
+            return false;
         }
     }
-    segments.next().is_none().then_some(params)
+    segments.next().is_none()
+}
+
+/// The parameters of `path` under a pattern it [`fits`].
+fn params(pattern: &[String], path: &str) -> BTreeMap<String, String> {
+    let mut params = BTreeMap::new();
+    let segments = path.split('/').filter(|s| !s.is_empty());
+    for (p, seg) in pattern.iter().zip(segments) {
+        if let Some(name) = p.strip_prefix(':') {
+            let value = if seg.contains('%') {
+                seg.replace("%2F", "/").replace("%2f", "/")
+            } else {
+                seg.to_string()
+            };
+            params.insert(name.to_string(), value);
+        }
+    }
+    params
+}
+
+/// The parameters when `path` matches the pattern segments.
+#[cfg(test)]
+fn matches(pattern: &[String], path: &str) -> Option<BTreeMap<String, String>> {
+    fits(pattern, path).then(|| params(pattern, path))
 }
 
 fn query(text: Option<&str>) -> BTreeMap<String, String> {
@@ -307,7 +325,7 @@ impl App {
         };
         let (mut response, endpoint) = self.route(req, &id).await;
         if let Ok(v) = HeaderValue::try_from(id.as_str()) {
-            response.headers_mut().insert(request_id::HEADER, v);
+            response.headers_mut().insert(request_id::NAME, v);
         }
         let status = response.status().as_u16();
         let metrics = &self.shared().metrics;
@@ -386,16 +404,17 @@ impl App {
         let mut path_matched = false;
         let mut found = None;
         for (i, e) in self.inner.endpoints.iter().enumerate() {
-            let Some(params) = matches(&e.segments, path) else {
+            if !fits(&e.segments, path) {
                 continue;
-            };
+            }
             path_matched = true;
             if e.method == req.method().as_str() {
-                found = Some((i, params));
+                found = Some(i);
                 break;
             }
         }
-        if let Some((i, params)) = found {
+        if let Some(i) = found {
+            let params = params(&self.inner.endpoints[i].segments, path);
             return (self.run(i, params, req, id).await, Some(i));
         }
         let response = if path_matched {
@@ -465,7 +484,7 @@ impl App {
         let limit = spec.body_limit;
         let declared = req
             .headers()
-            .get("content-length")
+            .get(axum::http::header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
         if limit > 0 && declared.is_some_and(|n| n > limit) {
@@ -514,9 +533,18 @@ impl App {
         let mut response = if budget == 0 {
             unpanicked(answered.await)
         } else {
-            match tokio::time::timeout(Duration::from_millis(budget), answered).await {
-                Ok(r) => unpanicked(r),
-                Err(_) => respond::timeout(budget),
+            // Most answers (a cache hit, an in-memory store) are ready at the first poll;
+            // only the others pay for a timer.
+            let mut answered = std::pin::pin!(answered);
+            let first = std::future::poll_fn(|cx| Poll::Ready(answered.as_mut().poll(cx))).await;
+            match first {
+                Poll::Ready(r) => unpanicked(r),
+                Poll::Pending => {
+                    match tokio::time::timeout(Duration::from_millis(budget), answered).await {
+                        Ok(r) => unpanicked(r),
+                        Err(_) => respond::timeout(budget),
+                    }
+                }
             }
         };
         respond::add_headers(&mut response, &rate_headers);
@@ -580,6 +608,57 @@ mod tests {
         let encoded = matches(&p, "/users/a%2Fb").expect("matches");
         assert_eq!(encoded.get("id").map(String::as_str), Some("a/b"));
         assert!(matches(&segments("/files/*"), "/files/a/b").is_some());
+    }
+
+    /// `slow` sleeps past its budget, `quick` answers at once, `later` answers after a
+    /// pause within its budget.
+    struct Timed;
+
+    #[async_trait::async_trait]
+    impl Handlers for Timed {
+        async fn endpoint(&self, endpoint: &str, _ctx: &Context, _req: Request) -> Outcome {
+            match endpoint {
+                "slow" => tokio::time::sleep(Duration::from_millis(500)).await,
+                "later" => tokio::time::sleep(Duration::from_millis(20)).await,
+                _ => {}
+            }
+            Outcome::Text(200, endpoint.to_string())
+        }
+    }
+
+    /// Answers are ready at once or go through the endpoint's timer: both keep the budget.
+    #[tokio::test]
+    async fn handlers_are_held_to_the_endpoint_timeout() {
+        let endpoint = |name: &str| {
+            json!({
+                "name": name, "method": "GET", "path": format!("/{name}"), "reads": [],
+                "writes": [], "publishes": [], "calls": [], "timeout_ms": 100,
+                "retry": null, "breaker": null, "idempotent": true, "limits": [],
+                "critical": false
+            })
+        };
+        let spec: ServiceSpec = serde_json::from_value(json!({
+            "name": "svc", "port": 0, "health_path": "/health",
+            "endpoints": [endpoint("slow"), endpoint("quick"), endpoint("later")],
+            "consumers": [], "jobs": [], "limits": [], "caches": [], "tables": [],
+            "upstreams": [], "shed": null, "body_limit": 0, "queues": [],
+        }))
+        .expect("a service spec");
+        let app = App::build(spec, Arc::new(Timed), Backends::embedded())
+            .await
+            .expect("builds");
+        let status = |path: &'static str| {
+            let app = app.clone();
+            async move {
+                let req = axum::http::Request::get(path).body(Body::empty()).unwrap();
+                app.handle(req).await.status().as_u16()
+            }
+        };
+        let started = Instant::now();
+        assert_eq!(status("/slow").await, 504);
+        assert!(started.elapsed() < Duration::from_millis(400));
+        assert_eq!(status("/quick").await, 200);
+        assert_eq!(status("/later").await, 200);
     }
 
     #[test]
