@@ -40,7 +40,12 @@ async fn rabbitmq_queues_deliver_retry_and_dead_letter() {
     let Some(mut rabbit) = Rabbit::start() else {
         return;
     };
-    let specs = [queue("orders", 5), queue("jobs", 0), capped("small", 0, 2)];
+    let specs = [
+        queue("orders", 5),
+        queue("jobs", 0),
+        capped("small", 0, 2),
+        archc_runtime::queue::conformance::priority_spec("ranked", "rabbitmq"),
+    ];
     let broker = RabbitBroker::connect_with(&rabbit.url(), &specs)
         .await
         .expect("connects");
@@ -111,6 +116,12 @@ async fn rabbitmq_queues_deliver_retry_and_dead_letter() {
 
     // Lag: ready and delayed messages, not those in flight; a dead-letter queue's depth.
     within(archc_runtime::queue::conformance::lag_counts_waiting_messages(&broker, "lagged")).await;
+
+    // Priorities, the delayed message included.
+    within(archc_runtime::queue::conformance::priorities_come_first(
+        &broker, "ranked",
+    ))
+    .await;
 
     // The consumer: two retries, then the dead-letter queue.
     let broker: Arc<dyn Broker> = Arc::new(broker);

@@ -191,6 +191,50 @@ async fn streams_lag_counts_waiting_messages() {
 }
 
 #[tokio::test]
+async fn streams_deliver_higher_priorities_first() {
+    let Some(redis) = Redis::start() else { return };
+    let spec = conformance::priority_spec("ranked", "redis");
+    let broker = RedisStreams::new(connect(&redis).await).with_specs(&[spec]);
+    conformance::priorities_come_first(&broker, "ranked").await;
+    // A receive that waits on the empty lanes wakes for a publish to any of them.
+    let broker = Arc::new(broker);
+    let waiting = tokio::spawn({
+        let broker = broker.clone();
+        async move { broker.receive("ranked").await }
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    broker
+        .publish("ranked", Message::new("woken").with_priority(3))
+        .await
+        .expect("publish");
+    let woken = tokio::time::timeout(Duration::from_secs(5), waiting)
+        .await
+        .expect("wakes")
+        .expect("joins")
+        .expect("receives");
+    assert_eq!(
+        (woken.payload.as_slice(), woken.priority),
+        (&b"woken"[..], 3)
+    );
+    broker.ack(&woken).await.expect("ack");
+    // One stream per lane: lane 0 is the queue's own stream.
+    assert_eq!(
+        redis.cli(&["exists", "ranked", "ranked:priority:5"]).trim(),
+        "2"
+    );
+    // Lag and max_length count every lane.
+    let spec = archc_runtime::spec::QueueSpec {
+        max_length: Some(2),
+        ..conformance::priority_spec("capped", "redis")
+    };
+    let broker = RedisStreams::new(connect(&redis).await).with_specs(&[spec]);
+    conformance::max_length_refuses_publishes(&broker, "capped").await;
+    let spec = conformance::priority_spec("lagged", "redis");
+    let broker = RedisStreams::new(connect(&redis).await).with_specs(&[spec]);
+    conformance::lag_counts_waiting_messages(&broker, "lagged").await;
+}
+
+#[tokio::test]
 async fn streams_max_length_refuses_publishes() {
     let Some(redis) = Redis::start() else { return };
     let spec = conformance::queue_spec("small", "redis", Some(2));

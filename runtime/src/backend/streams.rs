@@ -8,10 +8,15 @@
 //! `QUEUE:delayed` (its fields in the hash `QUEUE:delayed:ID`); receivers move due entries
 //! into the stream with one Lua script. Entries another instance read and never settled
 //! (it crashed) are taken over with XAUTOCLAIM once idle for the claim time (60 s by
-//! default). Streams have no priorities: messages of one queue are delivered in order. A
-//! queue with a `max_length` refuses a publish while it holds that many ready entries
-//! ([`BrokerError::Full`], checked and added in one Lua script), as its RabbitMQ
+//! default). A queue with a `max_length` refuses a publish while it holds that many ready
+//! entries ([`BrokerError::Full`], checked and added in one Lua script), as its RabbitMQ
 //! counterpart does.
+//!
+//! A queue declared with `priority = N` has priority lanes: one stream per lane (`QUEUE` for
+//! lane 0, `QUEUE:priority:L` above), up to ten lanes, priority `p` in lane
+//! `min(p, N) * top / N`. A receive reads the highest non-empty lane first (one Lua script);
+//! within a lane messages come in order. When a blocking read wakes on several lanes at
+//! once, the lower entries are put back at the end of their lane.
 
 use super::redis::RedisConn;
 use crate::queue::{Broker, BrokerError, Delivery, Message, MessageId};
@@ -27,6 +32,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 /// The consumer group every instance reads through.
 const GROUP: &str = "archc";
 
+/// The highest lane index: priorities map onto at most ten streams.
+const TOP_LANE: u8 = 9;
+
 /// Queues on Redis Streams.
 #[derive(Debug)]
 pub struct RedisStreams {
@@ -37,12 +45,16 @@ pub struct RedisStreams {
     promote: Script,
     publish_capped: Script,
     lag: Script,
+    read_lanes: Script,
     groups: Mutex<HashSet<String>>,
-    in_flight: Mutex<HashMap<(String, MessageId), String>>,
+    /// The stream and entry id of each delivery not yet settled.
+    in_flight: Mutex<HashMap<(String, MessageId), (String, String)>>,
     idle: Mutex<Vec<MultiplexedConnection>>,
     rng: Mutex<XorShift64>,
     /// Declared `max_length` per queue.
     max_lengths: HashMap<String, u64>,
+    /// Declared highest `priority` per queue (absent or 0: one stream).
+    priorities: HashMap<String, u8>,
 }
 
 fn backend(e: impl std::fmt::Display) -> BrokerError {
@@ -177,21 +189,61 @@ impl RedisStreams {
             promote: Script::new(include_str!("promote.lua")),
             publish_capped: Script::new(include_str!("publish_capped.lua")),
             lag: Script::new(include_str!("lag.lua")),
+            read_lanes: Script::new(include_str!("read_lanes.lua")),
             groups: Mutex::new(HashSet::new()),
             in_flight: Mutex::new(HashMap::new()),
             idle: Mutex::new(Vec::new()),
             rng: Mutex::new(rng),
             max_lengths: HashMap::new(),
+            priorities: HashMap::new(),
         }
     }
 
-    /// Enforces the `max_length` of `specs`.
+    /// Enforces the `max_length` and priorities of `specs`.
     pub fn with_specs(mut self, specs: &[QueueSpec]) -> Self {
         self.max_lengths = specs
             .iter()
             .filter_map(|q| Some((q.name.clone(), q.max_length?)))
             .collect();
+        self.priorities = specs
+            .iter()
+            .filter(|q| q.priority > 0)
+            .map(|q| (q.name.clone(), u8::try_from(q.priority).unwrap_or(u8::MAX)))
+            .collect();
         self
+    }
+
+    /// The declared highest priority of `queue` and its top lane (0, 0 without lanes).
+    fn lanes(&self, queue: &str) -> (u8, u8) {
+        let max = self.priorities.get(queue).copied().unwrap_or(0);
+        (max, max.min(TOP_LANE))
+    }
+
+    /// The stream holding `queue`'s messages of `priority`.
+    fn stream_for(&self, queue: &str, priority: u8) -> String {
+        let (max, top) = self.lanes(queue);
+        let lane = if max == 0 {
+            0
+        } else {
+            u16::from(priority.min(max)) * u16::from(top) / u16::from(max)
+        };
+        if lane == 0 {
+            queue.to_string()
+        } else {
+            format!("{queue}:priority:{lane}")
+        }
+    }
+
+    /// Every stream of `queue`, highest lane first.
+    fn streams(&self, queue: &str) -> Vec<String> {
+        let (_, top) = self.lanes(queue);
+        (0..=top)
+            .rev()
+            .map(|lane| match lane {
+                0 => queue.to_string(),
+                lane => format!("{queue}:priority:{lane}"),
+            })
+            .collect()
     }
 
     /// Sets how long an entry read by another consumer stays unsettled before this one
@@ -218,18 +270,20 @@ impl RedisStreams {
         if Self::lock(&self.groups).contains(queue) {
             return Ok(());
         }
-        let made: redis::RedisResult<()> = redis::cmd("XGROUP")
-            .arg("CREATE")
-            .arg(queue)
-            .arg(GROUP)
-            .arg("0")
-            .arg("MKSTREAM")
-            .query_async(&mut self.shared())
-            .await;
-        match made {
-            Ok(()) => {}
-            Err(e) if e.code() == Some("BUSYGROUP") => {}
-            Err(e) => return Err(backend(e)),
+        for stream in self.streams(queue) {
+            let made: redis::RedisResult<()> = redis::cmd("XGROUP")
+                .arg("CREATE")
+                .arg(&stream)
+                .arg(GROUP)
+                .arg("0")
+                .arg("MKSTREAM")
+                .query_async(&mut self.shared())
+                .await;
+            match made {
+                Ok(()) => {}
+                Err(e) if e.code() == Some("BUSYGROUP") => {}
+                Err(e) => return Err(backend(e)),
+            }
         }
         Self::lock(&self.groups).insert(queue.to_string());
         Ok(())
@@ -237,61 +291,119 @@ impl RedisStreams {
 
     /// Moves due delayed entries into the stream; the next due time (ms), if any.
     async fn promote_due(&self, queue: &str) -> Result<Option<u64>, BrokerError> {
+        let (max, top) = self.lanes(queue);
         let next: i64 = self
             .promote
             .key(queue)
             .key(format!("{queue}:delayed"))
             .arg(now_ms())
+            .arg(max)
+            .arg(top)
             .invoke_async(&mut self.shared())
             .await
             .map_err(backend)?;
         Ok(u64::try_from(next).ok())
     }
 
-    fn track(&self, entry: String, delivery: Delivery) -> Delivery {
-        Self::lock(&self.in_flight).insert((delivery.queue.clone(), delivery.id), entry);
+    fn track(&self, stream: String, entry: String, delivery: Delivery) -> Delivery {
+        Self::lock(&self.in_flight).insert((delivery.queue.clone(), delivery.id), (stream, entry));
         delivery
     }
 
-    fn untrack(&self, delivery: &Delivery) -> Result<String, BrokerError> {
+    fn untrack(&self, delivery: &Delivery) -> Result<(String, String), BrokerError> {
         Self::lock(&self.in_flight)
             .remove(&(delivery.queue.clone(), delivery.id))
             .ok_or(BrokerError::UnknownDelivery(delivery.id))
     }
 
-    /// Takes over one entry left unsettled by a consumer gone quiet, if any.
+    /// Takes over one entry left unsettled by a consumer gone quiet, if any (highest lane
+    /// first).
     async fn claim(&self, queue: &str) -> Result<Option<Delivery>, BrokerError> {
-        let reply: Value = redis::cmd("XAUTOCLAIM")
-            .arg(queue)
-            .arg(GROUP)
-            .arg(&self.consumer)
-            .arg(u64::try_from(self.claim_idle.as_millis()).unwrap_or(u64::MAX))
-            .arg("0-0")
-            .arg("COUNT")
-            .arg(1)
-            .query_async(&mut self.shared())
-            .await
-            .map_err(backend)?;
-        let Value::Array(parts) = reply else {
-            return Ok(None);
-        };
-        let Some(Value::Array(entries)) = parts.get(1) else {
-            return Ok(None);
-        };
-        Ok(entries
-            .iter()
-            .find_map(|e| Entry::parse(queue, e))
-            .map(|(entry, d)| self.track(entry, d)))
+        for stream in self.streams(queue) {
+            let reply: Value = redis::cmd("XAUTOCLAIM")
+                .arg(&stream)
+                .arg(GROUP)
+                .arg(&self.consumer)
+                .arg(u64::try_from(self.claim_idle.as_millis()).unwrap_or(u64::MAX))
+                .arg("0-0")
+                .arg("COUNT")
+                .arg(1)
+                .query_async(&mut self.shared())
+                .await
+                .map_err(backend)?;
+            let Value::Array(parts) = reply else {
+                continue;
+            };
+            let Some(Value::Array(entries)) = parts.get(1) else {
+                continue;
+            };
+            if let Some((entry, d)) = entries.iter().find_map(|e| Entry::parse(queue, e)) {
+                return Ok(Some(self.track(stream, entry, d)));
+            }
+        }
+        Ok(None)
     }
 
+    /// The next entry of a queue with lanes, highest lane first, without blocking.
+    async fn scan_lanes(&self, queue: &str) -> Result<Option<Delivery>, BrokerError> {
+        let mut script = self.read_lanes.prepare_invoke();
+        for stream in self.streams(queue) {
+            script.key(stream);
+        }
+        let reply: Value = script
+            .arg(GROUP)
+            .arg(&self.consumer)
+            .invoke_async(&mut self.shared())
+            .await
+            .map_err(backend)?;
+        Ok(self
+            .entries(queue, Value::Array(vec![reply]))
+            .into_iter()
+            .next()
+            .map(|(stream, entry, d)| self.track(stream, entry, d)))
+    }
+
+    /// The entries of an XREADGROUP reply, with their streams, in reply order.
+    fn entries(&self, queue: &str, reply: Value) -> Vec<(String, String, Delivery)> {
+        // Reply: [[stream, [entry, ...]], ...] (RESP2) or {stream: [entry, ...]} (RESP3).
+        let streams: Vec<(Value, Value)> = match reply {
+            Value::Array(streams) => streams
+                .into_iter()
+                .filter_map(|s| match s {
+                    Value::Array(mut pair) if pair.len() == 2 => {
+                        let entries = pair.pop()?;
+                        Some((pair.pop()?, entries))
+                    }
+                    _ => None,
+                })
+                .collect(),
+            Value::Map(streams) => streams,
+            _ => Vec::new(),
+        };
+        let mut out = Vec::new();
+        for (stream, entries) in streams {
+            let (Some(stream), Value::Array(entries)) = (text(&stream), entries) else {
+                continue;
+            };
+            for e in &entries {
+                if let Some((entry, d)) = Entry::parse(queue, e) {
+                    out.push((stream.clone(), entry, d));
+                }
+            }
+        }
+        out
+    }
+
+    /// Waits up to `block` for the next entry of any of `queue`'s streams.
     async fn read(&self, queue: &str, block: Duration) -> Result<Option<Delivery>, BrokerError> {
+        let streams = self.streams(queue);
         let pooled = Self::lock(&self.idle).pop();
         let mut conn = match pooled {
             Some(c) => c,
             None => self.conn.dedicated().await.map_err(backend)?,
         };
-        let reply: Value = redis::cmd("XREADGROUP")
-            .arg("GROUP")
+        let mut cmd = redis::cmd("XREADGROUP");
+        cmd.arg("GROUP")
             .arg(GROUP)
             .arg(&self.consumer)
             .arg("COUNT")
@@ -299,37 +411,46 @@ impl RedisStreams {
             .arg("BLOCK")
             .arg(u64::try_from(block.as_millis()).unwrap_or(1).max(1))
             .arg("STREAMS")
-            .arg(queue)
-            .arg(">")
-            .query_async(&mut conn)
-            .await
-            .map_err(backend)?;
+            .arg(&streams);
+        for _ in &streams {
+            cmd.arg(">");
+        }
+        let reply: Value = cmd.query_async(&mut conn).await.map_err(backend)?;
         // Only a connection whose command completed goes back: a dropped future leaves its
         // connection mid-command, and it is dropped with it.
         Self::lock(&self.idle).push(conn);
-        // Reply: [[stream, [entry, ...]]] (RESP2) or {stream: [entry, ...]} (RESP3).
-        let entries = match reply {
-            Value::Array(streams) => streams.into_iter().find_map(|s| match s {
-                Value::Array(mut pair) if pair.len() == 2 => pair.pop(),
-                _ => None,
-            }),
-            Value::Map(streams) => streams.into_iter().next().map(|(_, v)| v),
-            _ => None,
-        };
-        let Some(Value::Array(entries)) = entries else {
-            return Ok(None);
-        };
-        Ok(entries
-            .iter()
-            .find_map(|e| Entry::parse(queue, e))
-            .map(|(entry, d)| self.track(entry, d)))
+        let mut read = self.entries(queue, reply);
+        // Woken on several lanes at once: the highest is delivered, the others go back.
+        read.sort_by_key(|(stream, _, _)| streams.iter().position(|s| s == stream));
+        let mut read = read.into_iter();
+        let first = read.next();
+        for (stream, entry, delivery) in read {
+            let mut pipe = redis::pipe();
+            pipe.atomic();
+            let mut add = redis::cmd("XADD");
+            add.arg(&stream).arg("*");
+            for (name, value) in Entry::of(&delivery).fields() {
+                add.arg(name).arg(value);
+            }
+            pipe.add_command(add).ignore();
+            pipe.cmd("XACK")
+                .arg(&stream)
+                .arg(GROUP)
+                .arg(&entry)
+                .ignore();
+            pipe.cmd("XDEL").arg(&stream).arg(&entry).ignore();
+            pipe.query_async::<()>(&mut self.shared())
+                .await
+                .map_err(backend)?;
+        }
+        Ok(first.map(|(stream, entry, d)| self.track(stream, entry, d)))
     }
 
     /// Adds commands that put `entry` into `queue` now or after `delay` to `pipe`.
     fn add_entry(&self, pipe: &mut redis::Pipeline, queue: &str, entry: &Entry, delay: Duration) {
         if delay.is_zero() {
             let mut cmd = redis::cmd("XADD");
-            cmd.arg(queue).arg("*");
+            cmd.arg(self.stream_for(queue, entry.priority)).arg("*");
             for (name, value) in entry.fields() {
                 cmd.arg(name).arg(value);
             }
@@ -359,6 +480,11 @@ impl RedisStreams {
         if let Some(d) = self.claim(queue).await? {
             return Ok(Some(d));
         }
+        if self.lanes(queue).0 > 0 {
+            if let Some(d) = self.scan_lanes(queue).await? {
+                return Ok(Some(d));
+            }
+        }
         let block = match next_due {
             Some(due) => Duration::from_millis(due.saturating_sub(now_ms()).max(5)).min(self.block),
             None => self.block,
@@ -371,16 +497,16 @@ impl RedisStreams {
         delivery: &Delivery,
         then: impl FnOnce(&mut redis::Pipeline),
     ) -> Result<(), BrokerError> {
-        let entry = self.untrack(delivery)?;
+        let (stream, entry) = self.untrack(delivery)?;
         let mut pipe = redis::pipe();
         pipe.atomic();
         then(&mut pipe);
         pipe.cmd("XACK")
-            .arg(&delivery.queue)
+            .arg(&stream)
             .arg(GROUP)
             .arg(&entry)
             .ignore();
-        pipe.cmd("XDEL").arg(&delivery.queue).arg(&entry).ignore();
+        pipe.cmd("XDEL").arg(&stream).arg(&entry).ignore();
         // A connection lost mid-way (the manager reconnects) gets two more tries. MULTI
         // makes a settle all or nothing; repeating one whose reply was lost at worst adds
         // a retried message twice (delivery is at least once anyway).
@@ -395,7 +521,7 @@ impl RedisStreams {
                 Err(e) => {
                     // Still unsettled: keep it tracked so the caller may settle it again.
                     Self::lock(&self.in_flight)
-                        .insert((delivery.queue.clone(), delivery.id), entry);
+                        .insert((delivery.queue.clone(), delivery.id), (stream, entry));
                     return Err(backend(e));
                 }
             }
@@ -419,8 +545,14 @@ impl Broker for RedisStreams {
                 id: None,
             };
             if let (true, Some(max)) = (message.delay.is_zero(), self.max_lengths.get(queue)) {
-                let mut script = self.publish_capped.key(queue);
-                script.arg(*max).arg(GROUP);
+                let streams = self.streams(queue);
+                let target = self.stream_for(queue, entry.priority);
+                let at = streams.iter().position(|s| *s == target).unwrap_or(0) + 1;
+                let mut script = self.publish_capped.prepare_invoke();
+                for stream in &streams {
+                    script.key(stream);
+                }
+                script.arg(*max).arg(GROUP).arg(at);
                 for (name, value) in entry.fields() {
                     script.arg(name).arg(value);
                 }
@@ -435,7 +567,7 @@ impl Broker for RedisStreams {
             }
             if message.delay.is_zero() {
                 let mut cmd = redis::cmd("XADD");
-                cmd.arg(queue).arg("*");
+                cmd.arg(self.stream_for(queue, entry.priority)).arg("*");
                 for (name, value) in entry.fields() {
                     cmd.arg(name).arg(value);
                 }
@@ -520,9 +652,11 @@ impl Broker for RedisStreams {
 
     fn lag<'a>(&'a self, queue: &'a str) -> BoxFuture<'a, Result<u64, BrokerError>> {
         Box::pin(async move {
-            let waiting: i64 = self
-                .lag
-                .key(queue)
+            let mut script = self.lag.prepare_invoke();
+            for stream in self.streams(queue) {
+                script.key(stream);
+            }
+            let waiting: i64 = script
                 .key(format!("{queue}:delayed"))
                 .arg(GROUP)
                 .invoke_async(&mut self.shared())

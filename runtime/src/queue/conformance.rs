@@ -82,3 +82,46 @@ pub async fn max_length_refuses_publishes(broker: &dyn Broker, queue: &str) {
         .await
         .expect("room again once one was delivered");
 }
+
+/// The highest priority [`priority_spec`] declares.
+pub const TOP_PRIORITY: u8 = 5;
+
+/// [`queue_spec`] with priorities up to [`TOP_PRIORITY`].
+pub fn priority_spec(name: &str, engine: &str) -> QueueSpec {
+    QueueSpec {
+        priority: TOP_PRIORITY.into(),
+        ..queue_spec(name, engine, None)
+    }
+}
+
+/// Higher priorities are delivered first, equal ones in publish order, and a delayed
+/// message joins its priority when due. The broker must have been built with
+/// [`priority_spec`] for `queue`, which must be empty.
+pub async fn priorities_come_first(broker: &dyn Broker, queue: &str) {
+    for (body, priority) in [("low", 0), ("mid", 2), ("top", TOP_PRIORITY), ("mid-2", 2)] {
+        broker
+            .publish(queue, Message::new(body).with_priority(priority))
+            .await
+            .expect("publish");
+    }
+    let delayed = Message::new("top-delayed")
+        .with_priority(TOP_PRIORITY)
+        .with_delay(Duration::from_millis(50));
+    broker.publish(queue, delayed).await.expect("publish");
+    broker
+        .publish(queue, Message::new("low-2"))
+        .await
+        .expect("publish");
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let mut order = Vec::new();
+    for _ in 0..6 {
+        let delivery = broker.receive(queue).await.expect("receive");
+        order.push(String::from_utf8_lossy(&delivery.payload).into_owned());
+        broker.ack(&delivery).await.expect("ack");
+    }
+    assert_eq!(
+        order,
+        ["top", "top-delayed", "mid", "mid-2", "low", "low-2"],
+        "by priority, then in order"
+    );
+}

@@ -292,6 +292,12 @@ async fn memory_lag_counts_waiting_messages() {
 }
 
 #[tokio::test]
+async fn memory_priorities_come_first() {
+    let broker = MemoryBroker::with_specs(&[conformance::priority_spec("ranked", "memory")]);
+    conformance::priorities_come_first(&broker, "ranked").await;
+}
+
+#[tokio::test]
 async fn memory_max_length_refuses_publishes() {
     let broker = MemoryBroker::with_specs(&[conformance::queue_spec("small", "memory", Some(2))]);
     conformance::max_length_refuses_publishes(&broker, "small").await;
