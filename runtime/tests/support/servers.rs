@@ -137,7 +137,16 @@ impl RedisCluster {
             let port = free_port();
             let config = dir.join(format!("nodes-{port}.conf"));
             let config = config.to_string_lossy();
-            let args = ["--cluster-enabled", "yes", "--cluster-config-file", &config];
+            // The bus port defaults to port + 10000, past 65535 for high ephemeral ports.
+            let bus = free_port().to_string();
+            let args = [
+                "--cluster-enabled",
+                "yes",
+                "--cluster-config-file",
+                &config,
+                "--cluster-port",
+                &bus,
+            ];
             nodes.push(Redis::start_with(port, &args)?);
         }
         let addresses: Vec<String> = nodes
