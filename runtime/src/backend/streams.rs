@@ -213,6 +213,13 @@ impl RedisStreams {
         self
     }
 
+    /// A message id not taken from a stream entry: the time (ms) and a random part.
+    fn fresh_id(&self) -> MessageId {
+        now_ms()
+            .saturating_mul(1_000_000)
+            .saturating_add(Self::lock(&self.rng).below(1_000_000))
+    }
+
     /// The declared highest priority of `queue` and its top lane (0, 0 without lanes).
     fn lanes(&self, queue: &str) -> (u8, u8) {
         let max = self.priorities.get(queue).copied().unwrap_or(0);
@@ -544,6 +551,12 @@ impl Broker for RedisStreams {
                 headers: message.headers,
                 id: None,
             };
+            // Entry ids are unique within one stream only: a queue with lanes gives each
+            // message an id of its own.
+            let laned = self.lanes(queue).0 > 0;
+            if laned {
+                entry.id = Some(self.fresh_id());
+            }
             if let (true, Some(max)) = (message.delay.is_zero(), self.max_lengths.get(queue)) {
                 let streams = self.streams(queue);
                 let target = self.stream_for(queue, entry.priority);
@@ -561,7 +574,7 @@ impl Broker for RedisStreams {
                     .await
                     .map_err(backend)?;
                 return match id {
-                    Some(id) => Ok(message_id(&id)),
+                    Some(id) => Ok(entry.id.unwrap_or_else(|| message_id(&id))),
                     None => Err(BrokerError::Full(queue.to_string())),
                 };
             }
@@ -572,11 +585,9 @@ impl Broker for RedisStreams {
                     cmd.arg(name).arg(value);
                 }
                 let id: String = cmd.query_async(&mut self.shared()).await.map_err(backend)?;
-                return Ok(message_id(&id));
+                return Ok(entry.id.unwrap_or_else(|| message_id(&id)));
             }
-            let id = now_ms()
-                .saturating_mul(1_000_000)
-                .saturating_add(Self::lock(&self.rng).below(1_000_000));
+            let id = entry.id.unwrap_or_else(|| self.fresh_id());
             entry.id = Some(id);
             let mut pipe = redis::pipe();
             pipe.atomic();

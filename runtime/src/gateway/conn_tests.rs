@@ -15,6 +15,9 @@ async fn upstream() -> String {
     let app = axum::Router::new().fallback(
         |ConnectInfo(peer): ConnectInfo<SocketAddr>, req: Request<Body>| async move {
             let path = req.uri().path().to_string();
+            if path.starts_with("/base/") {
+                return Response::new(Body::from(path));
+            }
             if path == "/slow" {
                 tokio::time::sleep(Duration::from_secs(2)).await;
             }
@@ -314,4 +317,15 @@ async fn refused_handshakes_and_plain_routes_are_not_upgraded() {
     let plain = HANDSHAKE.replace("/ws/echo", "/other");
     let (_stream, head) = raw(addr, &plain).await;
     assert!(head.starts_with("http/1.1 426"), "{head}");
+}
+
+#[tokio::test]
+async fn the_base_url_path_prefixes_every_forwarded_path() {
+    let up = upstream().await;
+    let (addr, _shutdown, _task) = running_before(&format!("{up}/base/")).await;
+    let mut sender = client(addr).await;
+    assert_eq!(
+        get(&mut sender, "/x?y=1").await,
+        (200, "/base/x".to_string())
+    );
 }

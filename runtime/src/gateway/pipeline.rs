@@ -470,8 +470,11 @@ impl Gateway {
                     path_and_query: &path_and_query,
                     headers,
                 };
-                let budget = (route.spec.timeout_ms > 0)
-                    .then(|| Duration::from_millis(route.spec.timeout_ms));
+                let budget = Some(Duration::from_millis(if route.spec.timeout_ms > 0 {
+                    route.spec.timeout_ms
+                } else {
+                    3_600_000
+                }));
                 let upgraded = inner.backends[backend].upgrade(ip, handshake, budget);
                 return match upgraded.await {
                     Ok(mut response) => {
@@ -564,7 +567,10 @@ impl Gateway {
                 },
                 None => None,
             };
-            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            // Without a route timeout a forward still gives up after an hour.
+            let left = Some(deadline.map_or(Duration::from_secs(3600), |d| {
+                d.saturating_duration_since(Instant::now())
+            }));
             let headers = if may_retry {
                 headers.clone()
             } else {

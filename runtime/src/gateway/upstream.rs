@@ -78,6 +78,8 @@ struct Instance {
     authority: String,
     /// The `Host` header forwarded requests carry.
     host: HeaderValue,
+    /// The base URL's path (`/api` of `http://orders:8080/api`), put before every path.
+    base: String,
 }
 
 /// One backend service.
@@ -125,7 +127,12 @@ impl Backend {
                                 authority.host(),
                                 authority.port_u16().unwrap_or(80)
                             ),
-                            host: HeaderValue::try_from(authority.as_str()).ok()?,
+                            host: HeaderValue::try_from(match authority.port() {
+                                Some(port) => format!("{}:{port}", authority.host()),
+                                None => authority.host().to_string(),
+                            })
+                            .ok()?,
+                            base: uri.path().trim_end_matches('/').to_string(),
                         })
                     })
                     .ok_or_else(|| {
@@ -186,9 +193,9 @@ impl Backend {
                 }
             }
             Transport::Held(connections) => {
-                *request.uri_mut() = Uri::try_from(parts.path_and_query).map_err(|_| {
-                    SendError::Connect(format!("bad path {}", parts.path_and_query))
-                })?;
+                let path = format!("{}{}", instance.base, parts.path_and_query);
+                *request.uri_mut() = Uri::try_from(path.as_str())
+                    .map_err(|_| SendError::Connect(format!("bad path {path}")))?;
                 connections.send(&instance.authority, request, budget).await
             }
         };
@@ -208,6 +215,11 @@ impl Backend {
     ) -> Result<axum::response::Response, SendError> {
         let pick = self.balancer.pick(client_ip).ok_or(SendError::NoHealthy)?;
         let instance = &self.instances[pick.index()];
+        let path = format!("{}{}", instance.base, handshake.path_and_query);
+        let handshake = super::websocket::Handshake {
+            path_and_query: &path,
+            ..handshake
+        };
         let started = Instant::now();
         let answer = super::websocket::tunnel(
             &instance.authority,

@@ -6,7 +6,7 @@
 
 use super::upstream::SendError;
 use axum::body::Body;
-use axum::http::header::{CONNECTION, HOST, UPGRADE};
+use axum::http::header::{CONNECTION, HOST, TRANSFER_ENCODING, UPGRADE};
 use axum::http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri};
 use bytes::Bytes;
 use http_body_util::Empty;
@@ -83,6 +83,10 @@ pub(crate) async fn tunnel(
         None => exchange.await?,
     };
     if response.status() != StatusCode::SWITCHING_PROTOCOLS {
+        let headers = response.headers_mut();
+        for name in [CONNECTION, UPGRADE, TRANSFER_ENCODING] {
+            headers.remove(name);
+        }
         return Ok(response.map(Body::new));
     }
     let outbound = hyper::upgrade::on(&mut response);
