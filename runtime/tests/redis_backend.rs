@@ -6,7 +6,7 @@
 #[path = "support/servers.rs"]
 mod servers;
 
-use archc_runtime::backend::redis::{RedisCache, RedisConn, RedisLimits};
+use archc_runtime::backend::redis::{ClusterConn, RedisCache, RedisConn, RedisLimits};
 use archc_runtime::backend::streams::RedisStreams;
 use archc_runtime::cache::RemoteCache;
 use archc_runtime::limit::{Algorithm, LimiterStore, MemoryStore, Rate, Spec};
@@ -424,4 +424,48 @@ async fn a_cluster_cache_spreads_keys_over_the_nodes_and_honours_ttls() {
         }
     }
     assert!(refused > 0, "some keys live on other nodes");
+}
+
+#[tokio::test]
+async fn limits_on_a_cluster_hold_per_key_across_the_nodes() {
+    let Some(cluster) = RedisCluster::start() else {
+        return;
+    };
+    let conn = ClusterConn::connect(&cluster.nodes[0].url())
+        .await
+        .expect("connects to the cluster");
+    // Two stores, as two instances of a service would hold.
+    let a = RedisLimits::on_cluster(&conn);
+    let b = RedisLimits::on_cluster(
+        &ClusterConn::connect(&cluster.nodes[1].url())
+            .await
+            .expect("connects through another seed"),
+    );
+    assert!(a.shown().starts_with("cluster "), "{}", a.shown());
+    let spec = Spec {
+        algorithm: Algorithm::FixedWindow,
+        rate: Rate::per_minute(3),
+        burst: 1,
+        block: Duration::ZERO,
+    };
+    for i in 0..30 {
+        let key = format!("user:{i}");
+        let mut admitted = 0;
+        for n in 0..4 {
+            let store = if n % 2 == 0 { &a } else { &b };
+            let d = store.acquire(&key, &spec, 1, T0).await.expect("decides");
+            admitted += usize::from(d.allowed);
+        }
+        assert_eq!(
+            admitted, 3,
+            "{key}: the fourth request in the window is refused"
+        );
+    }
+    let holding = cluster
+        .nodes
+        .iter()
+        .filter(|n| n.cli(&["dbsize"]).trim() != "0")
+        .count();
+    assert_eq!(holding, 3, "the limit keys are spread over every node");
+    assert!(a.ping().await.is_ok());
 }

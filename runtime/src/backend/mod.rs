@@ -4,7 +4,7 @@
 //!
 //! | variable | when set |
 //! |---|---|
-//! | `REDIS_URL` | distributed limits, cache layers 2+ and `engine = redis` queues on Redis; a cache whose Redis layer says `cluster = true` treats it as a Redis Cluster node list (`redis://a:6379,redis://b:6379`, one is enough) |
+//! | `REDIS_URL` | distributed limits, cache layers 2+ and `engine = redis` queues on Redis; a cache whose Redis layer says `cluster = true` treats it as a Redis Cluster node list (`redis://a:6379,redis://b:6379`, one is enough) and keeps both limits and cache there; Redis Streams queues need one server, so they are refused on a cluster |
 //! | `DATABASE_URL` | every table in PostgreSQL (the shards without their own database too) |
 //! | `DATABASE_URL_SHARD_N` | shard `N` (0, 1, …) in its own PostgreSQL database |
 //! | `AMQP_URL` | `engine = rabbitmq` queues on RabbitMQ |
@@ -172,40 +172,31 @@ impl Backends {
         let mut out = Self::embedded();
         out.described.clear();
         let url = var("REDIS_URL").filter(|_| needs_redis(spec));
-        // On a cluster REDIS_URL may list several nodes; the single connection takes the
-        // first.
-        let first = url
-            .as_deref()
-            .map(|u| u.split(',').next().unwrap_or(u).trim().to_string());
-        let redis = match &first {
-            Some(first) => Some(
-                redis::RedisConn::connect(first)
+        let redis = match &url {
+            Some(url) if cache_on_cluster(spec) => {
+                on_cluster(&mut out, spec, url).await?;
+                None
+            }
+            Some(url) => {
+                let conn = redis::RedisConn::connect(url)
                     .await
-                    .map_err(|why| fail("REDIS_URL", first, why))?,
-            ),
-            None => None,
-        };
-        match (&redis, &url) {
-            (Some(conn), Some(url)) => {
-                out.limits = Arc::new(redis::RedisLimits::new(conn.clone()));
-                let cache = if cache_on_cluster(spec) {
-                    redis::RedisCache::cluster(url)
-                        .await
-                        .map_err(|why| fail("REDIS_URL", url, why))?
-                } else {
-                    redis::RedisCache::new(conn.clone())
-                };
+                    .map_err(|why| fail("REDIS_URL", url, why))?;
+                let limits = redis::RedisLimits::new(conn.clone());
+                let cache = redis::RedisCache::new(conn.clone());
                 out.described
-                    .push(format!("limits: redis {}", conn.shown()));
+                    .push(format!("limits: redis {}", limits.shown()));
                 out.described
                     .push(format!("cache: redis {}", cache.shown()));
+                out.limits = Arc::new(limits);
                 out.remote_cache = Arc::new(cache);
+                Some(conn)
             }
-            _ => {
+            None => {
                 out.described.push("limits: memory".into());
                 out.described.push("cache: memory".into());
+                None
             }
-        }
+        };
         let (tables, described) = tables_from(spec, var).await?;
         if let Some(tables) = tables {
             out.tables = tables;
@@ -216,6 +207,40 @@ impl Backends {
         out.described.push(described);
         Ok(out)
     }
+}
+
+/// Puts the limits and the remote cache of `spec` on the Redis Cluster `url` names. Redis
+/// Streams queues need one server (a consumer group and its blocking reads live on one
+/// node), so a service with both is refused here rather than failing on its first
+/// message.
+async fn on_cluster(out: &mut Backends, spec: &ServiceSpec, url: &str) -> Result<(), BackendError> {
+    let streams: Vec<&str> = spec
+        .queues
+        .iter()
+        .filter(|q| q.engine == "redis")
+        .map(|q| q.name.as_str())
+        .collect();
+    if !streams.is_empty() {
+        return Err(BackendError {
+            variable: "REDIS_URL".into(),
+            message: format!(
+                "names a Redis Cluster (a cache layer says cluster = true), but the Redis \
+                 Streams queues {} need a single Redis server: give them engine = rabbitmq, \
+                 or drop cluster = true from the cache layer",
+                streams.join(", ")
+            ),
+        });
+    }
+    let cluster = redis::ClusterConn::connect(url)
+        .await
+        .map_err(|why| fail("REDIS_URL", url, why))?;
+    out.described
+        .push(format!("limits: redis {}", cluster.shown()));
+    out.described
+        .push(format!("cache: redis {}", cluster.shown()));
+    out.limits = Arc::new(redis::RedisLimits::on_cluster(&cluster));
+    out.remote_cache = Arc::new(redis::RedisCache::on_cluster(&cluster));
+    Ok(())
 }
 
 /// The distributed rate-limit store `REDIS_URL` names, for processes without a full

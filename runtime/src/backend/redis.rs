@@ -1,6 +1,7 @@
 //! Redis as a backend: the connection set-up shared by every Redis user, the
 //! [`RedisLimits`] rate-limit store (`scope = distributed`) and the [`RedisCache`] cache
-//! layer. The Redis Streams broker is in `streams`.
+//! layer, each on one server or on a Redis Cluster ([`ClusterConn`]). The Redis Streams
+//! broker is in `streams`.
 //!
 //! Limits run the four algorithms of `limit::algorithm` as one Lua script (`limit.lua`),
 //! called with EVALSHA (the script is loaded on first use and after a server restart), so
@@ -86,10 +87,13 @@ impl RedisConn {
     }
 }
 
-/// Rate-limit counters in Redis hashes `PREFIX{key}`, shared by every instance.
+/// Rate-limit counters in Redis hashes `PREFIX{key}`, shared by every instance. Each
+/// decision touches one key, so on a cluster it runs on the node owning the key's slot
+/// (the script is loaded on every primary).
 #[derive(Debug, Clone)]
 pub struct RedisLimits {
-    conn: RedisConn,
+    conn: KeyedConn,
+    shown: String,
     script: Script,
     prefix: String,
 }
@@ -102,11 +106,30 @@ impl RedisLimits {
 
     /// A store over `conn` whose keys start with `prefix` (tests use their own).
     pub fn with_prefix(conn: RedisConn, prefix: impl Into<String>) -> Self {
+        Self::keyed(KeyedConn::Server(conn.manager), conn.shown, prefix.into())
+    }
+
+    /// A store on the Redis Cluster `cluster`; keys are `archc:limit:{key}`.
+    pub fn on_cluster(cluster: &ClusterConn) -> Self {
+        Self::keyed(
+            KeyedConn::Cluster(cluster.conn.clone()),
+            cluster.shown.clone(),
+            "archc:limit:".into(),
+        )
+    }
+
+    fn keyed(conn: KeyedConn, shown: String, prefix: String) -> Self {
         Self {
             conn,
+            shown,
             script: Script::new(include_str!("limit.lua")),
-            prefix: prefix.into(),
+            prefix,
         }
+    }
+
+    /// Where it stores, for the start-up log (`127.0.0.1:6379` or `cluster NODES`).
+    pub fn shown(&self) -> &str {
+        &self.shown
     }
 }
 
@@ -129,7 +152,7 @@ impl LimiterStore for RedisLimits {
                 Algorithm::TokenBucket => 2,
                 Algorithm::LeakyBucket => 3,
             };
-            let mut conn = self.conn.manager.clone();
+            let mut conn = self.conn.clone();
             let reply: Vec<i64> = self
                 .script
                 .key(format!("{}{key}", self.prefix))
@@ -142,7 +165,7 @@ impl LimiterStore for RedisLimits {
                 .arg(micros(spec.block))
                 .invoke_async(&mut conn)
                 .await
-                .map_err(|e| StoreError(format!("redis {}: {e}", self.conn.shown)))?;
+                .map_err(|e| StoreError(format!("redis {}: {e}", self.shown)))?;
             let [allowed, limit, remaining, reset, retry, delay] = reply[..] else {
                 return Err(StoreError(format!("unexpected script reply {reply:?}")));
             };
@@ -160,7 +183,7 @@ impl LimiterStore for RedisLimits {
     }
 
     fn ping(&self) -> BoxFuture<'_, Result<(), String>> {
-        Box::pin(async move { self.conn.ping().await })
+        Box::pin(async move { self.conn.ping(&self.shown).await })
     }
 }
 
@@ -169,22 +192,22 @@ impl LimiterStore for RedisLimits {
 /// the node owning its slot.
 #[derive(Debug, Clone)]
 pub struct RedisCache {
-    conn: CacheConn,
+    conn: KeyedConn,
     shown: String,
     prefix: String,
 }
 
-/// The connection a [`RedisCache`] sends its commands on. There is one per cache, and
-/// each command clones it, so the larger variant stays inline rather than boxed (which
-/// would allocate on every clone).
+/// The connection a [`RedisCache`] or [`RedisLimits`] sends its single-key commands on.
+/// There is one per store, and each command clones it, so the larger variant stays inline
+/// rather than boxed (which would allocate on every clone).
 #[derive(Clone)]
 #[allow(clippy::large_enum_variant)]
-enum CacheConn {
+enum KeyedConn {
     Server(ConnectionManager),
     Cluster(redis::cluster_async::ClusterConnection),
 }
 
-impl fmt::Debug for CacheConn {
+impl fmt::Debug for KeyedConn {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Server(_) => f.write_str("ConnectionManager"),
@@ -193,7 +216,7 @@ impl fmt::Debug for CacheConn {
     }
 }
 
-impl redis::aio::ConnectionLike for CacheConn {
+impl redis::aio::ConnectionLike for KeyedConn {
     fn req_packed_command<'a>(
         &'a mut self,
         cmd: &'a redis::Cmd,
@@ -224,24 +247,34 @@ impl redis::aio::ConnectionLike for CacheConn {
     }
 }
 
-impl RedisCache {
-    /// A cache over `conn`; keys are `archc:cache:{key}`.
-    pub fn new(conn: RedisConn) -> Self {
-        Self::with_prefix(conn, "archc:cache:")
+impl KeyedConn {
+    async fn ping(&self, shown: &str) -> Result<(), String> {
+        redis::cmd("PING")
+            .query_async::<String>(&mut self.clone())
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("redis {shown}: {e}"))
     }
+}
 
-    /// A cache over `conn` whose keys start with `prefix`.
-    pub fn with_prefix(conn: RedisConn, prefix: impl Into<String>) -> Self {
-        Self {
-            shown: conn.shown.clone(),
-            conn: CacheConn::Server(conn.manager),
-            prefix: prefix.into(),
-        }
+/// A connection to a Redis Cluster, shared by the stores on it: each command goes to the
+/// node owning its key's slot, and the slot map follows resharding and failover.
+#[derive(Clone)]
+pub struct ClusterConn {
+    conn: redis::cluster_async::ClusterConnection,
+    shown: String,
+}
+
+impl fmt::Debug for ClusterConn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ClusterConn({})", self.shown)
     }
+}
 
-    /// A cache on the Redis Cluster that `seeds` (comma-separated node URLs, one is enough)
-    /// belong to; keys are `archc:cache:{key}`. Fails unless a node answers `PING`.
-    pub async fn cluster(seeds: &str) -> Result<Self, String> {
+impl ClusterConn {
+    /// Connects to the cluster that `seeds` (comma-separated node URLs, one is enough)
+    /// belong to. Fails unless a node answers `PING`.
+    pub async fn connect(seeds: &str) -> Result<Self, String> {
         let nodes: Vec<&str> = seeds
             .split(',')
             .map(str::trim)
@@ -260,10 +293,45 @@ impl RedisCache {
             .await
             .map_err(|e| format!("PING failed: {e}"))?;
         Ok(Self {
-            conn: CacheConn::Cluster(conn),
+            conn,
             shown: format!("cluster {}", super::redact(seeds)),
-            prefix: "archc:cache:".into(),
         })
+    }
+
+    /// `cluster NODES`, without passwords.
+    pub fn shown(&self) -> &str {
+        &self.shown
+    }
+}
+
+impl RedisCache {
+    /// A cache over `conn`; keys are `archc:cache:{key}`.
+    pub fn new(conn: RedisConn) -> Self {
+        Self::with_prefix(conn, "archc:cache:")
+    }
+
+    /// A cache over `conn` whose keys start with `prefix`.
+    pub fn with_prefix(conn: RedisConn, prefix: impl Into<String>) -> Self {
+        Self {
+            shown: conn.shown.clone(),
+            conn: KeyedConn::Server(conn.manager),
+            prefix: prefix.into(),
+        }
+    }
+
+    /// A cache on the Redis Cluster that `seeds` (comma-separated node URLs, one is enough)
+    /// belong to; keys are `archc:cache:{key}`. Fails unless a node answers `PING`.
+    pub async fn cluster(seeds: &str) -> Result<Self, String> {
+        Ok(Self::on_cluster(&ClusterConn::connect(seeds).await?))
+    }
+
+    /// A cache on the connected cluster `cluster`; keys are `archc:cache:{key}`.
+    pub fn on_cluster(cluster: &ClusterConn) -> Self {
+        Self {
+            conn: KeyedConn::Cluster(cluster.conn.clone()),
+            shown: cluster.shown.clone(),
+            prefix: "archc:cache:".into(),
+        }
     }
 
     /// Where it stores, for the start-up log (`127.0.0.1:6379` or `cluster NODES`).
@@ -323,13 +391,6 @@ impl RemoteCache for RedisCache {
     }
 
     fn ping(&self) -> BoxFuture<'_, Result<(), String>> {
-        Box::pin(async move {
-            let mut conn = self.conn.clone();
-            redis::cmd("PING")
-                .query_async::<String>(&mut conn)
-                .await
-                .map(|_| ())
-                .map_err(|e| format!("redis {}: {e}", self.shown))
-        })
+        Box::pin(async move { self.conn.ping(&self.shown).await })
     }
 }

@@ -155,3 +155,40 @@ async fn kafka_without_the_feature_says_how_to_get_it() {
         .expect_err("no client");
     assert!(e.message.contains("feature `kafka`"), "{e}");
 }
+
+#[tokio::test]
+async fn redis_streams_are_refused_on_a_cluster_before_connecting() {
+    let cache = json!({
+        "name": "users", "source": null, "pattern": "cache_aside",
+        "layers": [
+            {"kind": "memory", "entries": 100, "size": null, "ttl_ms": 1000},
+            {"kind": "redis", "entries": null, "size": null, "ttl_ms": 1000, "cluster": true}
+        ],
+        "stampede": "none", "refresh_ahead": null
+    });
+    let mut events = queue("redis");
+    events["name"] = json!("events");
+    let s = spec(json!({"caches": [cache], "queues": [events, queue("rabbitmq")]}));
+    // Nothing listens there: the refusal must come before any connection is tried.
+    let url: &'static str =
+        Box::leak(format!("redis://127.0.0.1:{}", closed_port()).into_boxed_str());
+    let pairs: &'static [(&str, &str)] = Box::leak(Box::new([("REDIS_URL", url)]));
+    let e = Backends::from_vars(&s, &vars(pairs))
+        .await
+        .expect_err("streams on a cluster");
+    assert_eq!(e.variable, "REDIS_URL");
+    assert!(e.message.contains("queues events need"), "{e}");
+    assert!(
+        !e.message.contains("orders"),
+        "rabbitmq queues are fine: {e}"
+    );
+    assert!(e.message.contains("engine = rabbitmq"), "{e}");
+
+    // Without the Streams queue the cluster is tried, and its absence named.
+    let s = spec(json!({"caches": [s.caches[0].clone()]}));
+    let e = Backends::from_vars(&s, &vars(pairs))
+        .await
+        .expect_err("no cluster there");
+    assert_eq!(e.variable, "REDIS_URL");
+    assert!(!e.message.contains("Streams"), "{e}");
+}
