@@ -3,11 +3,16 @@
 //! the gateway's own routes, so it comes from whichever service serves that path, and is
 //! kept for `error_ttl` (10 s when not declared). When the page cannot be had (no route
 //! serves it, or it answers an error itself) the original answer goes out unchanged.
+//!
+//! `error_ttl` also becomes the answer's `Cache-Control: max-age`, so caches in front keep
+//! the page as long as the gateway does, except where sharing it would be wrong: an answer
+//! that depends on who asked (401, 403, 407, 429) is sent `private, no-store`, and an
+//! answer that already says `private` or `no-store` keeps its own `Cache-Control`.
 
 use crate::spec::CdnSpec;
 use axum::body::Body;
 use axum::http::header::{CACHE_CONTROL, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE};
-use axum::http::{HeaderValue, Response};
+use axum::http::{HeaderMap, HeaderValue, Response, StatusCode};
 use bytes::Bytes;
 use http_body_util::BodyExt;
 use std::collections::HashMap;
@@ -103,9 +108,31 @@ impl ErrorPages {
         if let Some(encoding) = page.content_encoding {
             parts.headers.insert(CONTENT_ENCODING, encoding);
         }
-        parts
-            .headers
-            .insert(CACHE_CONTROL, self.cache_control.clone());
+        if !keeps_private(&parts.headers) {
+            let cache_control = if per_client(parts.status) {
+                HeaderValue::from_static("private, no-store")
+            } else {
+                self.cache_control.clone()
+            };
+            parts.headers.insert(CACHE_CONTROL, cache_control);
+        }
         Response::from_parts(parts, Body::from(page.body))
     }
+}
+
+/// Answers about the requester (its credentials, address or quota): a shared cache that
+/// kept one would give it to everybody else.
+fn per_client(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 401 | 403 | 407 | 429)
+}
+
+/// Whether the answer's own `Cache-Control` already forbids shared caching.
+fn keeps_private(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(CACHE_CONTROL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|d| d.trim().split('=').next().unwrap_or("").trim())
+        .any(|d| d.eq_ignore_ascii_case("private") || d.eq_ignore_ascii_case("no-store"))
 }

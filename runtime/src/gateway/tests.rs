@@ -632,9 +632,34 @@ fn every_balancing_name_maps_to_its_algorithm() {
     assert!(upstream::Backend::new(&bad).is_err());
 }
 
-/// An origin serving `/errors/404.html` (counting the fetches) and 404 for anything else.
+/// An origin serving `/errors/404.html` (counting the fetches), 429 on `/busy`, a private
+/// 404 on `/mine` and 404 for anything else.
 async fn pages_origin(fetches: Arc<std::sync::atomic::AtomicUsize>) -> String {
     let app = axum::Router::new()
+        .route(
+            "/busy",
+            axum::routing::get(|| async {
+                (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    [("retry-after", "3")],
+                    "slow down",
+                )
+            }),
+        )
+        .route(
+            "/mine",
+            axum::routing::get(|| async {
+                (
+                    StatusCode::NOT_FOUND,
+                    [("cache-control", "private, max-age=5")],
+                    "not yours",
+                )
+            }),
+        )
+        .route(
+            "/errors/429.html",
+            axum::routing::get(|| async { ([("content-type", "text/html")], "<h1>Busy</h1>") }),
+        )
         .route(
             "/errors/404.html",
             axum::routing::get(move || {
@@ -668,6 +693,7 @@ async fn cdn_error_pages_replace_the_body_and_keep_the_status() {
         // 502's page is not served by anyone: the original answer must go out.
         error_pages: vec![
             (404, "/errors/404.html".into()),
+            (429, "/errors/429.html".into()),
             (502, "/errors/502.html".into()),
         ],
         error_ttl_ms: Some(60_000),
@@ -687,6 +713,17 @@ async fn cdn_error_pages_replace_the_body_and_keep_the_status() {
     );
     let r = g.handle(get("/errors/404.html")).await;
     assert_eq!(r.status(), StatusCode::OK);
+    // A refusal about this client gets its page but must not be kept for others.
+    let r = g.handle(get("/busy")).await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(header(&r, "retry-after"), "3");
+    assert_eq!(header(&r, "cache-control"), "private, no-store");
+    assert_eq!(body(r).await, "<h1>Busy</h1>");
+    // An answer that is already private keeps saying so.
+    let r = g.handle(get("/mine")).await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(header(&r, "cache-control"), "private, max-age=5");
+    assert_eq!(body(r).await, "<h1>Not here</h1>");
     let r = g.handle(get("/down")).await;
     assert_eq!(r.status(), StatusCode::BAD_GATEWAY);
     assert!(body(r).await.contains("bad_gateway"), "the original answer");
