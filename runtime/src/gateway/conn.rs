@@ -177,6 +177,11 @@ impl ConnUpstreams {
 /// How long a client may take to send a request's head.
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How long WebSocket tunnels stay open once shutdown begins (Traefik's default grace,
+/// inside Kubernetes' 30 s before SIGKILL): their clients get time to finish and reconnect
+/// elsewhere, and a tunnel left open cannot hold the process up for ever.
+const TUNNEL_GRACE: Duration = Duration::from_secs(10);
+
 /// How many threads accept and serve connections: `TOKIO_WORKER_THREADS` when set, else
 /// one per CPU.
 fn io_threads() -> usize {
@@ -217,28 +222,42 @@ pub(crate) async fn serve(name: &str, port: u16, gateway: Gateway) -> ExitCode {
             ("backends", gateway.described().to_vec().into()),
         ],
     );
+    let drain = Drain {
+        threads: io_threads(),
+        tunnel_grace: TUNNEL_GRACE,
+    };
     run(
         name,
         listener,
         gateway,
-        io_threads(),
+        drain,
         crate::http::shutdown::signal(),
     )
     .await
 }
 
-/// Accepts on `listener` and serves on `threads` I/O threads until `stop` completes, then
-/// drains as [`serve`] says.
+/// How [`run`] spreads its connections and ends them.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Drain {
+    /// I/O threads.
+    pub(crate) threads: usize,
+    /// How long WebSocket tunnels stay open after `stop`.
+    pub(crate) tunnel_grace: Duration,
+}
+
+/// Accepts on `listener` and serves on `drain.threads` I/O threads until `stop`
+/// completes, then drains as [`serve`] says; WebSocket tunnels are closed
+/// `drain.tunnel_grace` after `stop` if their ends have not closed them first.
 pub(crate) async fn run(
     name: &str,
     listener: TcpListener,
     gateway: Gateway,
-    threads: usize,
+    drain: Drain,
     stop: impl Future<Output = ()>,
 ) -> ExitCode {
     let shutdown = crate::http::shutdown::Shutdown::new();
     let mut workers = Vec::new();
-    for i in 0..threads.max(1) {
+    for i in 0..drain.threads.max(1) {
         let (handoff, streams) = tokio::sync::mpsc::unbounded_channel();
         let open = Arc::new(AtomicUsize::new(0));
         let (gateway, stop, counted) = (gateway.clone(), shutdown.clone(), open.clone());
@@ -248,7 +267,8 @@ pub(crate) async fn run(
                 let runtime = tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()?;
-                runtime.block_on(serve_handed(streams, gateway, stop, counted));
+                let served = Served::new(stop, counted, drain.tunnel_grace);
+                runtime.block_on(serve_handed(streams, gateway, served));
                 Ok::<(), std::io::Error>(())
             });
         match thread {
@@ -311,25 +331,29 @@ pub(crate) async fn run(
 /// A connection accepted on another runtime, with its peer.
 type Handed = (std::net::TcpStream, SocketAddr);
 
-/// Serves the connections handed to this I/O thread until `shutdown`, then waits for
-/// them to close. `open` counts the ones being served.
+/// Serves the connections handed to this I/O thread until shutdown, then waits for them,
+/// and the WebSocket tunnels they became, to close.
 async fn serve_handed(
     mut streams: tokio::sync::mpsc::UnboundedReceiver<Handed>,
     gateway: Gateway,
-    shutdown: crate::http::shutdown::Shutdown,
-    open: Arc<AtomicUsize>,
+    served: Served,
 ) {
-    let served = Served::new();
     loop {
         tokio::select! {
-            () = shutdown.wait() => break,
+            () = served.shutdown.wait() => break,
             handed = streams.recv() => match handed {
-                Some((stream, peer)) => match TcpStream::from_std(stream) {
-                    Ok(stream) => served.spawn(stream, peer, &gateway, &shutdown, open.clone()),
-                    Err(_) => {
-                        open.fetch_sub(1, Ordering::Relaxed);
+                Some((stream, peer)) => {
+                    // The accept loop counted it when handing it over.
+                    let hold = Hold::counted(&served);
+                    if let Ok(stream) = TcpStream::from_std(stream) {
+                        let lease = TunnelLease::new(&served);
+                        let task = connection(stream, peer, gateway.clone(), lease);
+                        tokio::spawn(async move {
+                            task.await;
+                            drop(hold);
+                        });
                     }
-                },
+                }
                 None => break,
             },
         }
@@ -337,66 +361,120 @@ async fn serve_handed(
     served.drain().await;
 }
 
-/// The connection tasks of one runtime.
+/// The connection and tunnel tasks of one I/O thread.
 struct Served {
+    shutdown: crate::http::shutdown::Shutdown,
+    /// How many connections and tunnels this thread serves (the accept loop reads it).
+    count: Arc<AtomicUsize>,
+    tunnel_grace: Duration,
     // Every task holds a sender; `recv` answers `None` once all have ended.
     open_tx: tokio::sync::mpsc::Sender<()>,
     open_rx: tokio::sync::mpsc::Receiver<()>,
 }
 
 impl Served {
-    fn new() -> Self {
-        let (open_tx, open_rx) = tokio::sync::mpsc::channel(1);
-        Self { open_tx, open_rx }
-    }
-
-    /// Serves `stream` in a task of its own; `count` goes down when it closes.
-    fn spawn(
-        &self,
-        stream: TcpStream,
-        peer: SocketAddr,
-        gateway: &Gateway,
-        shutdown: &crate::http::shutdown::Shutdown,
+    fn new(
+        shutdown: crate::http::shutdown::Shutdown,
         count: Arc<AtomicUsize>,
-    ) {
-        let task = connection(stream, peer, gateway.clone(), shutdown.clone());
-        let open = self.open_tx.clone();
-        tokio::spawn(async move {
-            task.await;
-            count.fetch_sub(1, Ordering::Relaxed);
-            drop(open);
-        });
+        tunnel_grace: Duration,
+    ) -> Self {
+        let (open_tx, open_rx) = tokio::sync::mpsc::channel(1);
+        Self {
+            shutdown,
+            count,
+            tunnel_grace,
+            open_tx,
+            open_rx,
+        }
     }
 
-    /// Waits until every connection has closed.
+    /// Waits until every connection and tunnel has closed.
     async fn drain(self) {
         let Self {
             open_tx,
             mut open_rx,
+            ..
         } = self;
         drop(open_tx);
         let _ = open_rx.recv().await;
     }
 }
 
-/// Serves one inbound connection (with upgrades, for WebSocket routes).
-async fn connection(
-    stream: TcpStream,
-    peer: SocketAddr,
-    gateway: Gateway,
+/// One task's place among an I/O thread's open connections: counted while it lives, and
+/// waited for by [`Served::drain`].
+pub(crate) struct Hold {
+    count: Arc<AtomicUsize>,
+    _open: tokio::sync::mpsc::Sender<()>,
+}
+
+impl Hold {
+    /// The place of a connection the accept loop has already counted.
+    fn counted(served: &Served) -> Self {
+        Self {
+            count: served.count.clone(),
+            _open: served.open_tx.clone(),
+        }
+    }
+}
+
+impl Drop for Hold {
+    fn drop(&mut self) {
+        self.count.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// What lets a WebSocket tunnel opened on a connection outlive it: a place of its own
+/// among the thread's connections, and when to close at shutdown. Reaches the handshake
+/// through the request's extensions.
+#[derive(Clone)]
+pub(crate) struct TunnelLease {
+    count: Arc<AtomicUsize>,
+    open: tokio::sync::mpsc::Sender<()>,
     shutdown: crate::http::shutdown::Shutdown,
-) {
+    grace: Duration,
+}
+
+impl TunnelLease {
+    fn new(served: &Served) -> Self {
+        Self {
+            count: served.count.clone(),
+            open: served.open_tx.clone(),
+            shutdown: served.shutdown.clone(),
+            grace: served.tunnel_grace,
+        }
+    }
+
+    /// A new place, counted from now on.
+    pub(crate) fn hold(&self) -> Hold {
+        self.count.fetch_add(1, Ordering::Relaxed);
+        Hold {
+            count: self.count.clone(),
+            _open: self.open.clone(),
+        }
+    }
+
+    /// Completes `grace` after shutdown begins.
+    pub(crate) async fn expired(&self) {
+        self.shutdown.wait().await;
+        tokio::time::sleep(self.grace).await;
+    }
+}
+
+/// Serves one inbound connection (with upgrades, for WebSocket routes).
+async fn connection(stream: TcpStream, peer: SocketAddr, gateway: Gateway, lease: TunnelLease) {
+    let shutdown = lease.shutdown.clone();
     let _ = stream.set_nodelay(true);
     let upstreams = Arc::new(ConnUpstreams::default());
     let held = upstreams.clone();
     let service = hyper::service::service_fn(move |request: Request<Incoming>| {
         let gateway = gateway.clone();
         let upstreams = held.clone();
+        let lease = lease.clone();
         async move {
             let mut request = request.map(Body::new);
-            request
-                .extensions_mut()
-                .insert(axum::extract::ConnectInfo(peer));
+            let extensions = request.extensions_mut();
+            extensions.insert(axum::extract::ConnectInfo(peer));
+            extensions.insert(lease);
             let response = gateway
                 .handle_via(request, super::upstream::Transport::Held(&upstreams))
                 .await;

@@ -139,6 +139,9 @@ async fn websocket_upstream() -> String {
     format!("http://{addr}")
 }
 
+/// How long tunnels outlive shutdown in these tests.
+const TUNNEL_GRACE_IN_TESTS: Duration = Duration::from_millis(600);
+
 /// A running gateway: its address, the switch that stops it and its task.
 type Running = (SocketAddr, Shutdown, tokio::task::JoinHandle<ExitCode>);
 
@@ -156,13 +159,13 @@ async fn running_before(up: &str) -> Running {
     let shutdown = Shutdown::new();
     let stop = shutdown.clone();
     let task = tokio::spawn(async move {
-        run(
-            "edge",
-            listener,
-            gateway,
-            2,
-            async move { stop.wait().await },
-        )
+        let drain = Drain {
+            threads: 2,
+            tunnel_grace: TUNNEL_GRACE_IN_TESTS,
+        };
+        run("edge", listener, gateway, drain, async move {
+            stop.wait().await
+        })
         .await
     });
     (addr, shutdown, task)
@@ -305,6 +308,44 @@ async fn websocket_routes_tunnel_bytes_both_ways_after_the_upgrade() {
             .unwrap();
         assert_eq!(echoed, message);
     }
+}
+
+/// Writes `message` on `stream` and reads it back.
+async fn echoes(stream: &mut TcpStream, message: &[u8]) -> bool {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    if stream.write_all(message).await.is_err() {
+        return false;
+    }
+    let mut echoed = vec![0u8; message.len()];
+    let read = tokio::time::timeout(Duration::from_secs(5), stream.read_exact(&mut echoed));
+    matches!(read.await, Ok(Ok(_))) && echoed == message
+}
+
+#[tokio::test]
+async fn shutdown_waits_for_tunnels_for_their_grace_then_closes_them() {
+    use tokio::io::AsyncReadExt;
+    let (addr, shutdown, task) = running_before(&websocket_upstream().await).await;
+    let (mut stream, head) = raw(addr, HANDSHAKE).await;
+    assert!(head.starts_with("http/1.1 101"), "{head}");
+    let started = tokio::time::Instant::now();
+    shutdown.trigger();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // The connection has become a tunnel; it is still served, and the gateway waits.
+    assert!(echoes(&mut stream, b"still here").await);
+    assert!(!task.is_finished(), "the gateway waits for the tunnel");
+    let ended = tokio::time::timeout(Duration::from_secs(5), task)
+        .await
+        .expect("stops once the grace is over")
+        .expect("task");
+    assert_eq!(ended, ExitCode::SUCCESS);
+    assert!(
+        started.elapsed() >= TUNNEL_GRACE_IN_TESTS,
+        "{:?}",
+        started.elapsed()
+    );
+    let mut rest = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut rest));
+    assert!(closed.await.is_ok(), "the tunnel is closed");
 }
 
 #[tokio::test]

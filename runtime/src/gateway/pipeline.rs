@@ -469,6 +469,7 @@ impl Gateway {
                     method: parts.method.clone(),
                     path_and_query: &path_and_query,
                     headers,
+                    lease: parts.extensions.remove::<super::conn::TunnelLease>(),
                 };
                 let budget = Some(Duration::from_millis(if route.spec.timeout_ms > 0 {
                     route.spec.timeout_ms

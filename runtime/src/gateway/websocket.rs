@@ -3,7 +3,11 @@
 //! upstream switches protocols (101), the gateway answers 101 with the upstream's headers
 //! and copies bytes both ways until either side closes. A refusal (any other status) is
 //! relayed as it is. Other requests on the route are plain HTTP.
+//!
+//! A tunnel counts as one of its I/O thread's connections, so shutdown waits for it, but
+//! only for the grace [`TunnelLease`] carries: then both ends are closed.
 
+use super::conn::TunnelLease;
 use super::upstream::SendError;
 use axum::body::Body;
 use axum::http::header::{CONNECTION, HOST, TRANSFER_ENCODING, UPGRADE};
@@ -37,6 +41,8 @@ pub(crate) struct Handshake<'a> {
     pub(crate) path_and_query: &'a str,
     /// The forwarded headers, hop-by-hop ones already removed.
     pub(crate) headers: HeaderMap,
+    /// The inbound connection's terms for tunnels (None outside the gateway's own server).
+    pub(crate) lease: Option<TunnelLease>,
 }
 
 /// Sends the handshake to `authority` (`host:port`, `Host: host`), waiting at most `budget`
@@ -52,6 +58,7 @@ pub(crate) async fn tunnel(
         method,
         path_and_query,
         mut headers,
+        lease,
     } = handshake;
     headers.insert(HOST, host);
     headers.insert(CONNECTION, HeaderValue::from_static("upgrade"));
@@ -90,13 +97,25 @@ pub(crate) async fn tunnel(
         return Ok(response.map(Body::new));
     }
     let outbound = hyper::upgrade::on(&mut response);
+    // Counted from the 101 on, so the inbound connection ending hands its place over.
+    let hold = lease.as_ref().map(TunnelLease::hold);
     tokio::spawn(async move {
-        if let (Ok(client), Ok(upstream)) = tokio::join!(inbound, outbound) {
-            let _ = tokio::io::copy_bidirectional(
-                &mut TokioIo::new(client),
-                &mut TokioIo::new(upstream),
-            )
-            .await;
+        let _hold = hold;
+        let (Ok(client), Ok(upstream)) = tokio::join!(inbound, outbound) else {
+            return;
+        };
+        let (mut client, mut upstream) = (TokioIo::new(client), TokioIo::new(upstream));
+        let copied = tokio::io::copy_bidirectional(&mut client, &mut upstream);
+        let expired = async {
+            match &lease {
+                Some(lease) => lease.expired().await,
+                None => std::future::pending().await,
+            }
+        };
+        // Dropping both ends closes them.
+        tokio::select! {
+            _ = copied => {}
+            () = expired => {}
         }
     });
     let (parts, _) = response.into_parts();
