@@ -4,7 +4,7 @@
 
 use super::auth::sign_hex;
 use crate::spec::{CdnBehaviorSpec, CdnSpec, CorsSpec, SecurityHeadersSpec};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, Method};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use std::io::Write as _;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -172,16 +172,27 @@ impl Edge {
         }
     }
 
-    /// Adds the CORS headers (for an allowed `origin`), the security headers and the CDN
-    /// headers of `path` to a response.
-    pub(crate) fn decorate(&self, origin: Option<HeaderValue>, path: &str, out: &mut HeaderMap) {
+    /// Adds the CORS headers (for an allowed `origin`), the security headers and, on a
+    /// success or redirect, the CDN headers of `path` to a response with `status`.
+    ///
+    /// An error keeps its own caching headers (or the error page's): a behaviour's
+    /// `max-age` is for the content, and a shared cache that kept a 403 or a 500 under it
+    /// would serve that to everyone. nginx's `add_header` draws the same line.
+    pub(crate) fn decorate(
+        &self,
+        origin: Option<HeaderValue>,
+        path: &str,
+        status: StatusCode,
+        out: &mut HeaderMap,
+    ) {
         if let Some(origin) = origin {
             self.cors_headers(origin, out);
         }
         for (name, v) in &self.security {
             out.insert(name.clone(), v.clone());
         }
-        if let Some(i) = self.behaviour(path) {
+        let content = status.is_success() || status.is_redirection();
+        if let Some(i) = self.behaviour(path).filter(|_| content) {
             let (cc, vary) = &self.behaviours[i];
             out.insert("cache-control", cc.clone());
             out.insert("surrogate-control", cc.clone());

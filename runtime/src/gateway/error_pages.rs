@@ -7,7 +7,8 @@
 //! `error_ttl` also becomes the answer's `Cache-Control: max-age`, so caches in front keep
 //! the page as long as the gateway does, except where sharing it would be wrong: an answer
 //! that depends on who asked (401, 403, 407, 429) is sent `private, no-store`, and an
-//! answer that already says `private` or `no-store` keeps its own `Cache-Control`.
+//! answer that already says `private`, `no-store` or `no-cache` keeps its own
+//! `Cache-Control`.
 
 use crate::spec::CdnSpec;
 use axum::body::Body;
@@ -126,7 +127,8 @@ fn per_client(status: StatusCode) -> bool {
     matches!(status.as_u16(), 401 | 403 | 407 | 429)
 }
 
-/// Whether the answer's own `Cache-Control` already forbids shared caching.
+/// Whether the answer's own `Cache-Control` already limits caching (`private`, `no-store`,
+/// `no-cache`): its say is then stronger than `error_ttl`.
 fn keeps_private(headers: &HeaderMap) -> bool {
     headers
         .get_all(CACHE_CONTROL)
@@ -134,5 +136,9 @@ fn keeps_private(headers: &HeaderMap) -> bool {
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .map(|d| d.trim().split('=').next().unwrap_or("").trim())
-        .any(|d| d.eq_ignore_ascii_case("private") || d.eq_ignore_ascii_case("no-store"))
+        .any(|d| {
+            ["private", "no-store", "no-cache"]
+                .iter()
+                .any(|k| d.eq_ignore_ascii_case(k))
+        })
 }

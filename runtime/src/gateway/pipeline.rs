@@ -124,10 +124,11 @@ impl Gateway {
                 )
                 .await;
         }
+        let status = response.status();
         let headers = response.headers_mut();
         inner
             .edge
-            .decorate(origin, cdn_path.as_deref().unwrap_or(""), headers);
+            .decorate(origin, cdn_path.as_deref().unwrap_or(""), status, headers);
         if let Some(v) = id.as_deref().and_then(|id| HeaderValue::try_from(id).ok()) {
             headers.insert(request_id::NAME, v);
         }

@@ -601,11 +601,19 @@ fn signed_urls_and_geo_rules_are_enforced() {
     h.insert("x-country", "kp".parse().unwrap());
     assert!(e.admit("/assets/x.js", "", &h).is_err());
     let mut out = axum::http::HeaderMap::new();
-    e.decorate(None, "/assets/x.js", &mut out);
+    e.decorate(None, "/assets/x.js", StatusCode::OK, &mut out);
     assert_eq!(
         out.get("cache-control").unwrap(),
         "public, max-age=3600, immutable, stale-while-revalidate=60"
     );
+    // Errors under the behaviour keep their own caching headers.
+    for status in [StatusCode::FORBIDDEN, StatusCode::INTERNAL_SERVER_ERROR] {
+        let mut out = axum::http::HeaderMap::new();
+        out.insert("cache-control", "private, no-store".parse().unwrap());
+        e.decorate(None, "/assets/x.js", status, &mut out);
+        assert_eq!(out.get("cache-control").unwrap(), "private, no-store");
+        assert!(out.get("surrogate-control").is_none());
+    }
 }
 
 #[test]
