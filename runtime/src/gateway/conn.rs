@@ -25,7 +25,7 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::task::Poll;
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
@@ -340,7 +340,10 @@ async fn serve_handed(
 ) {
     loop {
         tokio::select! {
-            () = served.shutdown.wait() => break,
+            () = served.shutdown.wait() => {
+                served.stopped_at.get_or_init(tokio::time::Instant::now);
+                break;
+            }
             handed = streams.recv() => match handed {
                 Some((stream, peer)) => {
                     // The accept loop counted it when handing it over.
@@ -367,6 +370,8 @@ struct Served {
     /// How many connections and tunnels this thread serves (the accept loop reads it).
     count: Arc<AtomicUsize>,
     tunnel_grace: Duration,
+    /// When shutdown began, as the first to notice saw it: the grace counts from there.
+    stopped_at: Arc<OnceLock<tokio::time::Instant>>,
     // Every task holds a sender; `recv` answers `None` once all have ended.
     open_tx: tokio::sync::mpsc::Sender<()>,
     open_rx: tokio::sync::mpsc::Receiver<()>,
@@ -383,6 +388,7 @@ impl Served {
             shutdown,
             count,
             tunnel_grace,
+            stopped_at: Arc::default(),
             open_tx,
             open_rx,
         }
@@ -432,6 +438,7 @@ pub(crate) struct TunnelLease {
     open: tokio::sync::mpsc::Sender<()>,
     shutdown: crate::http::shutdown::Shutdown,
     grace: Duration,
+    stopped_at: Arc<OnceLock<tokio::time::Instant>>,
 }
 
 impl TunnelLease {
@@ -441,6 +448,7 @@ impl TunnelLease {
             open: served.open_tx.clone(),
             shutdown: served.shutdown.clone(),
             grace: served.tunnel_grace,
+            stopped_at: served.stopped_at.clone(),
         }
     }
 
@@ -453,10 +461,11 @@ impl TunnelLease {
         }
     }
 
-    /// Completes `grace` after shutdown begins.
+    /// Completes `grace` after shutdown began, however late it is first awaited.
     pub(crate) async fn expired(&self) {
         self.shutdown.wait().await;
-        tokio::time::sleep(self.grace).await;
+        let began = *self.stopped_at.get_or_init(tokio::time::Instant::now);
+        tokio::time::sleep_until(began + self.grace).await;
     }
 }
 

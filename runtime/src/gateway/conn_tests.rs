@@ -70,6 +70,12 @@ fn spec(url: &str) -> GatewaySpec {
                 websocket: true,
                 ..route("/ws/*")
             },
+            // No timeout of its own: a handshake there waits as long as the gateway lets it.
+            RouteSpec {
+                websocket: true,
+                timeout_ms: 0,
+                ..route("/held/*")
+            },
             route("/*"),
         ],
         canaries: vec![],
@@ -93,13 +99,17 @@ fn spec(url: &str) -> GatewaySpec {
 }
 
 /// A WebSocket upstream: a handshake to `/ws/echo` is answered 101, then every byte is
-/// echoed; `/ws/refuse` answers 403; a request without the upgrade headers answers 426.
+/// echoed; `/ws/refuse` answers 403; `/held/never` never answers; a request without the
+/// upgrade headers answers 426.
 async fn websocket_upstream() -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
             let service = hyper::service::service_fn(|mut req: Request<Incoming>| async move {
+                if req.uri().path() == "/held/never" {
+                    std::future::pending::<()>().await;
+                }
                 let status = match req.uri().path() {
                     "/ws/refuse" => 403,
                     _ if req.headers().get("upgrade").is_none() => 426,
@@ -346,6 +356,29 @@ async fn shutdown_waits_for_tunnels_for_their_grace_then_closes_them() {
     let mut rest = Vec::new();
     let closed = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut rest));
     assert!(closed.await.is_ok(), "the tunnel is closed");
+}
+
+#[tokio::test]
+async fn a_handshake_waiting_at_shutdown_is_answered_503_when_the_grace_ends() {
+    let (addr, shutdown, task) = running_before(&websocket_upstream().await).await;
+    let waiting =
+        tokio::spawn(async move { raw(addr, &HANDSHAKE.replace("/ws/echo", "/held/never")).await });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let started = tokio::time::Instant::now();
+    shutdown.trigger();
+    let (_stream, head) = waiting.await.expect("answered");
+    assert!(head.starts_with("http/1.1 503"), "{head}");
+    assert!(head.contains("retry-after: 1"), "{head}");
+    assert!(
+        started.elapsed() >= TUNNEL_GRACE_IN_TESTS,
+        "{:?}",
+        started.elapsed()
+    );
+    let ended = tokio::time::timeout(Duration::from_secs(5), task)
+        .await
+        .expect("stops once the grace is over")
+        .expect("task");
+    assert_eq!(ended, ExitCode::SUCCESS);
 }
 
 #[tokio::test]

@@ -55,6 +55,11 @@ fn refusal(route: &RouteState, why: SendError) -> Response {
             format!("no instance of `{}` passes its health check", route.spec.to),
             5,
         ),
+        SendError::ShuttingDown => respond::unavailable(
+            "shutting_down",
+            "the gateway is shutting down: retry, and another instance will answer",
+            1,
+        ),
         SendError::Connect(why) => respond::error(
             StatusCode::BAD_GATEWAY,
             "bad_gateway",
@@ -586,7 +591,7 @@ impl Gateway {
                 Ok(_) => None,
                 Err(SendError::Timeout) => Some(Failure::Timeout),
                 Err(SendError::Connect(_)) => Some(Failure::Connect),
-                Err(SendError::NoHealthy) => Some(Failure::Other),
+                Err(SendError::NoHealthy | SendError::ShuttingDown) => Some(Failure::Other),
             };
             if let Some((permit, gauge)) = permit {
                 if failure.is_some() {

@@ -99,6 +99,8 @@ pub(crate) enum SendError {
     Connect(String),
     /// No answer within the time left.
     Timeout,
+    /// The gateway's shutdown grace ended first (a WebSocket handshake still waiting).
+    ShuttingDown,
 }
 
 impl Backend {

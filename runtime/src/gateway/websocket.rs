@@ -83,11 +83,21 @@ pub(crate) async fn tunnel(
             .await
             .map_err(|why| SendError::Connect(why.to_string()))
     };
-    let mut response = match budget {
-        Some(budget) => tokio::time::timeout(budget, exchange)
-            .await
-            .unwrap_or(Err(SendError::Timeout))?,
-        None => exchange.await?,
+    let answered = async {
+        match budget {
+            Some(budget) => tokio::time::timeout(budget, exchange)
+                .await
+                .unwrap_or(Err(SendError::Timeout)),
+            None => exchange.await,
+        }
+    };
+    // A handshake still waiting when the shutdown grace ends must not hold the drain up.
+    let mut response = match &lease {
+        Some(lease) => tokio::select! {
+            answer = answered => answer?,
+            () = lease.expired() => return Err(SendError::ShuttingDown),
+        },
+        None => answered.await?,
     };
     if response.status() != StatusCode::SWITCHING_PROTOCOLS {
         let headers = response.headers_mut();
