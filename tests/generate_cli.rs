@@ -166,6 +166,46 @@ fn a_route_to_a_cdn_forwards_its_misses_to_the_cdn_origin() {
 }
 
 #[test]
+fn a_clustered_cache_makes_the_whole_programs_redis_a_cluster() {
+    // timeline: timeline_cache and post_cache say `cluster = true`; `social` only uses
+    // profile_cache, whose layer does not, yet reaches the same REDIS_URL (redis-0).
+    let out = scratch("redis-cluster");
+    assert_eq!(generate("examples/timeline.arch", &out, &[]).code, 0);
+    let social: ServiceSpec = read_spec(&out.join("services/social/src/generated/spec.json"));
+    assert!(
+        social
+            .caches
+            .iter()
+            .flat_map(|c| &c.layers)
+            .all(|l| !l.cluster),
+        "social's own caches are not clustered"
+    );
+    assert!(social.redis_cluster, "but the program's Redis is");
+    let edge: GatewaySpec = read_spec(&out.join("gateways/edge/src/generated/spec.json"));
+    assert!(edge.redis_cluster);
+    let readme = fs::read_to_string(out.join("README.md")).expect("readme");
+    assert!(
+        readme.contains("Redis Cluster for cache layers 2+"),
+        "README says so"
+    );
+
+    // api-gateway: a Redis cache layer that says `cluster = false`, a gateway and services.
+    let out = scratch("redis-single");
+    assert_eq!(generate("examples/api-gateway.arch", &out, &[]).code, 0);
+    let mut specs = 0;
+    for spec in walkdir::WalkDir::new(&out)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name() == "spec.json")
+    {
+        let text = fs::read_to_string(spec.path()).expect("spec");
+        assert!(!text.contains("redis_cluster"), "{}", spec.path().display());
+        specs += 1;
+    }
+    assert!(specs >= 4, "the gateway and the services were read");
+}
+
+#[test]
 fn generation_is_deterministic() {
     let a = scratch("det-a");
     let b = scratch("det-b");

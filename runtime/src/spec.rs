@@ -461,6 +461,10 @@ pub struct ServiceSpec {
     pub upstreams: Vec<UpstreamSpec>,
     /// Load shedding.
     pub shed: Option<ShedSpec>,
+    /// The program's Redis is a Redis Cluster (some cache layer says `cluster = true`):
+    /// `REDIS_URL` names cluster nodes for every service and gateway of the program.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub redis_cluster: bool,
     /// Largest accepted request body.
     pub body_limit: u64,
 }
@@ -683,6 +687,10 @@ pub struct GatewaySpec {
     pub backends: Vec<BackendSpec>,
     /// Load shedding.
     pub shed: Option<ShedSpec>,
+    /// The program's Redis is a Redis Cluster (some cache layer says `cluster = true`):
+    /// `REDIS_URL` names cluster nodes for every service and gateway of the program.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub redis_cluster: bool,
 }
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
 //! The Redis backends against a real `redis-server` on loopback: the Lua rate limiter
 //! agrees with the in-memory algorithms and is shared between stores, the cache layer
 //! honours TTLs, and the Redis Streams broker delivers, retries, dead-letters and takes
-//! over stale deliveries.
+//! over stale deliveries; on a real three-node Redis Cluster, the cache, the limits and the
+//! Streams broker each find their keys' nodes.
 
 #[path = "support/servers.rs"]
 mod servers;
@@ -219,7 +220,9 @@ async fn streams_deliver_higher_priorities_first() {
     broker.ack(&woken).await.expect("ack");
     // One stream per lane: lane 0 is the queue's own stream.
     assert_eq!(
-        redis.cli(&["exists", "ranked", "ranked:priority:5"]).trim(),
+        redis
+            .cli(&["exists", "ranked", "{ranked}:priority:5"])
+            .trim(),
         "2"
     );
     // Lag and max_length count every lane.
@@ -332,7 +335,7 @@ async fn a_delayed_message_waits_in_the_sorted_set() {
         )
         .await
         .expect("publish");
-    assert_eq!(redis.cli(&["ZCARD", "later:delayed"]).trim(), "1");
+    assert_eq!(redis.cli(&["ZCARD", "{later}:delayed"]).trim(), "1");
     let started = std::time::Instant::now();
     let d = broker.receive("later").await.expect("receive");
     assert!(
@@ -341,7 +344,7 @@ async fn a_delayed_message_waits_in_the_sorted_set() {
         started.elapsed()
     );
     assert_eq!(d.payload, b"x");
-    assert_eq!(redis.cli(&["ZCARD", "later:delayed"]).trim(), "0");
+    assert_eq!(redis.cli(&["ZCARD", "{later}:delayed"]).trim(), "0");
 }
 
 #[tokio::test]
@@ -468,4 +471,93 @@ async fn limits_on_a_cluster_hold_per_key_across_the_nodes() {
         .count();
     assert_eq!(holding, 3, "the limit keys are spread over every node");
     assert!(a.ping().await.is_ok());
+}
+
+#[tokio::test]
+async fn streams_on_a_cluster_keep_each_queue_on_one_node() {
+    let Some(cluster) = RedisCluster::start() else {
+        return;
+    };
+    let conn = ClusterConn::connect(&cluster.nodes[0].url())
+        .await
+        .expect("connects to the cluster");
+    let broker = RedisStreams::on_cluster(&conn).with_specs(&[
+        conformance::priority_spec("ranked", "redis"),
+        conformance::queue_spec("small", "redis", Some(2)),
+    ]);
+    assert!(broker.shown().starts_with("cluster "), "{}", broker.shown());
+    assert!(broker.ping().await.is_ok());
+
+    // Delivery, a delayed retry, and a dead letter into a queue of another slot.
+    let slot = |key: &str| cluster.nodes[0].cli(&["cluster", "keyslot", key]);
+    assert_ne!(
+        slot("orders"),
+        slot("orders.dlq"),
+        "the dead letter crosses slots"
+    );
+    broker
+        .publish("orders", Message::new("first").with_key("k1"))
+        .await
+        .expect("publish");
+    let d = broker.receive("orders").await.expect("receive");
+    assert_eq!((d.payload.as_slice(), d.attempt), (&b"first"[..], 1));
+    broker
+        .retry(&d, Duration::from_millis(200), "boom")
+        .await
+        .expect("retry");
+    let again = broker.receive("orders").await.expect("receive the retry");
+    assert_eq!((again.id, again.attempt), (d.id, 2));
+    assert_eq!(again.headers["x-last-error"], "boom");
+    broker
+        .dead_letter(&again, "orders.dlq", "no")
+        .await
+        .expect("dead letter");
+    let dead = broker
+        .receive("orders.dlq")
+        .await
+        .expect("receive the dead letter");
+    assert_eq!(dead.payload, b"first");
+    assert_eq!(dead.headers["x-original-queue"], "orders");
+    broker.ack(&dead).await.expect("ack");
+    assert_eq!(broker.lag("orders").await.expect("lag"), 0);
+
+    // Lanes (with a delayed message among them), lag and max_length, as on one server.
+    conformance::priorities_come_first(&broker, "ranked").await;
+    conformance::lag_counts_waiting_messages(&broker, "lagged").await;
+    conformance::max_length_refuses_publishes(&broker, "small").await;
+
+    // A blocking read on its own connection wakes for a publish.
+    let broker = Arc::new(broker);
+    let waiting = tokio::spawn({
+        let broker = broker.clone();
+        async move { broker.receive("ranked").await }
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    broker
+        .publish("ranked", Message::new("woken").with_priority(3))
+        .await
+        .expect("publish");
+    let woken = tokio::time::timeout(Duration::from_secs(5), waiting)
+        .await
+        .expect("wakes")
+        .expect("joins")
+        .expect("receives");
+    assert_eq!(woken.payload, b"woken");
+    broker.ack(&woken).await.expect("ack");
+
+    // Every stream of a queue is on one node (a node answers MOVED for keys it lacks).
+    let holding: Vec<String> = cluster
+        .nodes
+        .iter()
+        .map(|n| {
+            n.cli(&["exists", "ranked", "{ranked}:priority:5"])
+                .trim()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        holding.iter().filter(|h| *h == "2").count(),
+        1,
+        "{holding:?}"
+    );
 }

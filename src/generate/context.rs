@@ -336,17 +336,12 @@ fn backend_env(program: &Program, spec: &ServiceSpec) -> Vec<EnvVar> {
     let uses_redis = !spec.caches.is_empty() || spec.limits.iter().any(|l| l.distributed);
     let uses_redis = uses_redis || spec.queues.iter().any(|q| q.engine == "redis");
     if uses_redis {
-        let on_cluster = spec
-            .caches
-            .iter()
-            .flat_map(|c| &c.layers)
-            .any(|l| l.kind == "redis" && l.cluster);
         out.push(env(
             "REDIS_URL".into(),
             "unset: in-process caches, limits and queues",
-            if on_cluster {
-                "Redis for cache layers 2+ (a Redis Cluster: comma-separated node URLs, one is \
-                 enough), distributed limits and Redis Streams queues (the first node)"
+            if spec.redis_cluster {
+                "Redis Cluster for cache layers 2+, distributed limits and Redis Streams \
+                 queues: comma-separated node URLs, one is enough"
             } else {
                 "Redis for cache layers 2+, distributed limits and Redis Streams queues"
             },
@@ -430,7 +425,12 @@ pub fn workspace(common: &CommonContext, program: &Program, catalogue: &Catalogu
             env_vars.push(env(
                 "REDIS_URL".into(),
                 "unset: in-process limits",
-                "Redis for distributed rate limits",
+                if spec.redis_cluster {
+                    "Redis Cluster for distributed rate limits: comma-separated node URLs, one \
+                     is enough"
+                } else {
+                    "Redis for distributed rate limits"
+                },
             ));
         }
         crates.push(CrateCtx {

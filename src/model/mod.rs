@@ -166,6 +166,15 @@ impl Program {
             .find(|t| Some(t.name.value.as_str()) == path.member())?;
         Some((db, t))
     }
+    /// Whether the program's Redis is a Redis Cluster: some cache's Redis layer says
+    /// `cluster = true`. There is one Redis per program (caches, limits and streams share
+    /// `REDIS_URL`), so this holds for every service and gateway.
+    pub fn redis_cluster(&self) -> bool {
+        self.caches
+            .iter()
+            .flat_map(|c| &c.layers)
+            .any(|l| l.kind.value == LayerKind::Redis && l.cluster.value)
+    }
     /// The system's peak load in requests per second, if declared.
     pub fn peak_rps(&self) -> Option<f64> {
         self.system

@@ -4,7 +4,7 @@
 //!
 //! | variable | when set |
 //! |---|---|
-//! | `REDIS_URL` | distributed limits, cache layers 2+ and `engine = redis` queues on Redis; a cache whose Redis layer says `cluster = true` treats it as a Redis Cluster node list (`redis://a:6379,redis://b:6379`, one is enough) and keeps both limits and cache there; Redis Streams queues need one server, so they are refused on a cluster |
+//! | `REDIS_URL` | distributed limits, cache layers 2+ and `engine = redis` queues on Redis; a cache whose Redis layer says `cluster = true` treats it as a Redis Cluster node list (`redis://a:6379,redis://b:6379`, one is enough) and keeps limits, cache and Redis Streams queues there (each queue on the node owning its slot) |
 //! | `DATABASE_URL` | every table in PostgreSQL (the shards without their own database too) |
 //! | `DATABASE_URL_SHARD_N` | shard `N` (0, 1, …) in its own PostgreSQL database |
 //! | `AMQP_URL` | `engine = rabbitmq` queues on RabbitMQ |
@@ -113,10 +113,32 @@ fn needs_redis(spec: &ServiceSpec) -> bool {
 /// Whether a Redis cache layer of `spec` declares `cluster = true`: its cache then talks
 /// to REDIS_URL's nodes as a Redis Cluster.
 fn cache_on_cluster(spec: &ServiceSpec) -> bool {
-    spec.caches
-        .iter()
-        .flat_map(|c| &c.layers)
-        .any(|l| l.kind == "redis" && l.cluster)
+    spec.redis_cluster
+        || spec
+            .caches
+            .iter()
+            .flat_map(|c| &c.layers)
+            .any(|l| l.kind == "redis" && l.cluster)
+}
+
+/// A node list where one server is expected: said plainly, rather than left to the URL
+/// parser.
+fn one_server(url: &str) -> Result<(), BackendError> {
+    if !url.contains(',') {
+        return Ok(());
+    }
+    Err(BackendError {
+        variable: "REDIS_URL".into(),
+        message: format!(
+            "lists several Redis nodes ({}), but the program's Redis is one server (no cache \
+             layer says cluster = true): give one URL, or declare cluster = true on the \
+             cache's redis layer",
+            url.split(',')
+                .map(|u| redact(u.trim()))
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
+    })
 }
 
 /// Whether `ping` answers Ok within `timeout`.
@@ -172,12 +194,10 @@ impl Backends {
         let mut out = Self::embedded();
         out.described.clear();
         let url = var("REDIS_URL").filter(|_| needs_redis(spec));
-        let redis = match &url {
-            Some(url) if cache_on_cluster(spec) => {
-                on_cluster(&mut out, spec, url).await?;
-                None
-            }
+        let streams = match &url {
+            Some(url) if cache_on_cluster(spec) => Some(on_cluster(&mut out, url).await?),
             Some(url) => {
+                one_server(url)?;
                 let conn = redis::RedisConn::connect(url)
                     .await
                     .map_err(|why| fail("REDIS_URL", url, why))?;
@@ -189,7 +209,7 @@ impl Backends {
                     .push(format!("cache: redis {}", cache.shown()));
                 out.limits = Arc::new(limits);
                 out.remote_cache = Arc::new(cache);
-                Some(conn)
+                Some(streams::RedisStreams::new(conn))
             }
             None => {
                 out.described.push("limits: memory".into());
@@ -202,35 +222,16 @@ impl Backends {
             out.tables = tables;
         }
         out.described.push(described);
-        let (broker, described) = broker_from(spec, var, redis.as_ref()).await?;
+        let (broker, described) = broker_from(spec, var, streams).await?;
         out.broker = broker;
         out.described.push(described);
         Ok(out)
     }
 }
 
-/// Puts the limits and the remote cache of `spec` on the Redis Cluster `url` names. Redis
-/// Streams queues need one server (a consumer group and its blocking reads live on one
-/// node), so a service with both is refused here rather than failing on its first
-/// message.
-async fn on_cluster(out: &mut Backends, spec: &ServiceSpec, url: &str) -> Result<(), BackendError> {
-    let streams: Vec<&str> = spec
-        .queues
-        .iter()
-        .filter(|q| q.engine == "redis")
-        .map(|q| q.name.as_str())
-        .collect();
-    if !streams.is_empty() {
-        return Err(BackendError {
-            variable: "REDIS_URL".into(),
-            message: format!(
-                "names a Redis Cluster (a cache layer says cluster = true), but the Redis \
-                 Streams queues {} need a single Redis server: give them engine = rabbitmq, \
-                 or drop cluster = true from the cache layer",
-                streams.join(", ")
-            ),
-        });
-    }
+/// Puts the limits and the remote cache on the Redis Cluster `url` names; the Streams
+/// broker on the same cluster, for the caller to use if the service has such queues.
+async fn on_cluster(out: &mut Backends, url: &str) -> Result<streams::RedisStreams, BackendError> {
     let cluster = redis::ClusterConn::connect(url)
         .await
         .map_err(|why| fail("REDIS_URL", url, why))?;
@@ -240,20 +241,32 @@ async fn on_cluster(out: &mut Backends, spec: &ServiceSpec, url: &str) -> Result
         .push(format!("cache: redis {}", cluster.shown()));
     out.limits = Arc::new(redis::RedisLimits::on_cluster(&cluster));
     out.remote_cache = Arc::new(redis::RedisCache::on_cluster(&cluster));
-    Ok(())
+    Ok(streams::RedisStreams::on_cluster(&cluster))
 }
 
 /// The distributed rate-limit store `REDIS_URL` names, for processes without a full
-/// service spec (the gateway): None when the variable is unset.
-pub async fn limits_from_env() -> Result<Option<(Arc<dyn LimiterStore>, String)>, BackendError> {
+/// service spec (the gateway), on a Redis Cluster when `cluster`: None when the variable
+/// is unset.
+pub async fn limits_from_env(
+    cluster: bool,
+) -> Result<Option<(Arc<dyn LimiterStore>, String)>, BackendError> {
     let Some(url) = process_env("REDIS_URL") else {
         return Ok(None);
     };
-    let conn = redis::RedisConn::connect(&url)
-        .await
-        .map_err(|why| fail("REDIS_URL", &url, why))?;
-    let shown = format!("limits: redis {}", conn.shown());
-    Ok(Some((Arc::new(redis::RedisLimits::new(conn)), shown)))
+    let limits = if cluster {
+        let conn = redis::ClusterConn::connect(&url)
+            .await
+            .map_err(|why| fail("REDIS_URL", &url, why))?;
+        redis::RedisLimits::on_cluster(&conn)
+    } else {
+        one_server(&url)?;
+        let conn = redis::RedisConn::connect(&url)
+            .await
+            .map_err(|why| fail("REDIS_URL", &url, why))?;
+        redis::RedisLimits::new(conn)
+    };
+    let shown = format!("limits: redis {}", limits.shown());
+    Ok(Some((Arc::new(limits), shown)))
 }
 
 async fn tables_from(
@@ -324,15 +337,13 @@ async fn tables_from(
 async fn broker_from(
     spec: &ServiceSpec,
     var: Vars<'_>,
-    redis: Option<&redis::RedisConn>,
+    streams: Option<streams::RedisStreams>,
 ) -> Result<(Arc<dyn Broker>, String), BackendError> {
     let memory: Arc<dyn Broker> = Arc::new(MemoryBroker::with_specs(&spec.queues));
     let mut routes: Vec<(String, Arc<dyn Broker>, String)> = Vec::new();
     let engines = |e: &str| spec.queues.iter().any(|q| q.engine == e);
-    let streams: Option<Arc<dyn Broker>> = match redis {
-        Some(conn) if engines("redis") => Some(Arc::new(
-            streams::RedisStreams::new(conn.clone()).with_specs(&spec.queues),
-        )),
+    let streams: Option<Arc<dyn Broker>> = match streams {
+        Some(streams) if engines("redis") => Some(Arc::new(streams.with_specs(&spec.queues))),
         _ => None,
     };
     let rabbit: Option<Arc<dyn Broker>> = match var("AMQP_URL") {

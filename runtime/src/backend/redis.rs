@@ -197,13 +197,16 @@ pub struct RedisCache {
     prefix: String,
 }
 
-/// The connection a [`RedisCache`] or [`RedisLimits`] sends its single-key commands on.
-/// There is one per store, and each command clones it, so the larger variant stays inline
-/// rather than boxed (which would allocate on every clone).
+/// The connection a [`RedisCache`], [`RedisLimits`] or the Streams broker sends its
+/// commands on: the shared reconnecting one to a server, a dedicated one to a server (for
+/// blocking reads), or one to a cluster. There is one per store, and each command clones
+/// it, so the larger variant stays inline rather than boxed (which would allocate on every
+/// clone).
 #[derive(Clone)]
 #[allow(clippy::large_enum_variant)]
-enum KeyedConn {
+pub(crate) enum KeyedConn {
     Server(ConnectionManager),
+    Direct(redis::aio::MultiplexedConnection),
     Cluster(redis::cluster_async::ClusterConnection),
 }
 
@@ -211,6 +214,7 @@ impl fmt::Debug for KeyedConn {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Server(_) => f.write_str("ConnectionManager"),
+            Self::Direct(_) => f.write_str("MultiplexedConnection"),
             Self::Cluster(_) => f.write_str("ClusterConnection"),
         }
     }
@@ -223,6 +227,7 @@ impl redis::aio::ConnectionLike for KeyedConn {
     ) -> redis::RedisFuture<'a, redis::Value> {
         match self {
             Self::Server(conn) => conn.req_packed_command(cmd),
+            Self::Direct(conn) => conn.req_packed_command(cmd),
             Self::Cluster(conn) => conn.req_packed_command(cmd),
         }
     }
@@ -235,6 +240,7 @@ impl redis::aio::ConnectionLike for KeyedConn {
     ) -> redis::RedisFuture<'a, Vec<redis::Value>> {
         match self {
             Self::Server(conn) => conn.req_packed_commands(cmd, offset, count),
+            Self::Direct(conn) => conn.req_packed_commands(cmd, offset, count),
             Self::Cluster(conn) => conn.req_packed_commands(cmd, offset, count),
         }
     }
@@ -242,13 +248,14 @@ impl redis::aio::ConnectionLike for KeyedConn {
     fn get_db(&self) -> i64 {
         match self {
             Self::Server(conn) => conn.get_db(),
+            Self::Direct(conn) => conn.get_db(),
             Self::Cluster(conn) => conn.get_db(),
         }
     }
 }
 
 impl KeyedConn {
-    async fn ping(&self, shown: &str) -> Result<(), String> {
+    pub(crate) async fn ping(&self, shown: &str) -> Result<(), String> {
         redis::cmd("PING")
             .query_async::<String>(&mut self.clone())
             .await
@@ -261,8 +268,9 @@ impl KeyedConn {
 /// node owning its key's slot, and the slot map follows resharding and failover.
 #[derive(Clone)]
 pub struct ClusterConn {
-    conn: redis::cluster_async::ClusterConnection,
-    shown: String,
+    client: redis::cluster::ClusterClient,
+    pub(crate) conn: redis::cluster_async::ClusterConnection,
+    pub(crate) shown: String,
 }
 
 impl fmt::Debug for ClusterConn {
@@ -293,9 +301,22 @@ impl ClusterConn {
             .await
             .map_err(|e| format!("PING failed: {e}"))?;
         Ok(Self {
+            client,
             conn,
             shown: format!("cluster {}", super::redact(seeds)),
         })
+    }
+
+    /// A new connection of its own to the cluster, for commands that block (XREADGROUP
+    /// BLOCK) and so must not hold up the shared one. Its replies have no deadline, as a
+    /// blocking read's may come late.
+    pub(crate) async fn dedicated(
+        &self,
+    ) -> Result<redis::cluster_async::ClusterConnection, String> {
+        tokio::time::timeout(CONNECT_TIMEOUT * 2, self.client.get_async_connection())
+            .await
+            .map_err(|_| "timed out connecting".to_string())?
+            .map_err(|e| e.to_string())
     }
 
     /// `cluster NODES`, without passwords.

@@ -5,7 +5,7 @@
 //! (`orders.dlq` for `dead_letter = orders.dlq`), where `XRANGE` shows them.
 //!
 //! Delays (message `delay` and retry backoff) park the entry in the sorted set
-//! `QUEUE:delayed` (its fields in the hash `QUEUE:delayed:ID`); receivers move due entries
+//! `{QUEUE}:delayed` (its fields in the hash `{QUEUE}:delayed:ID`); receivers move due entries
 //! into the stream with one Lua script. Entries another instance read and never settled
 //! (it crashed) are taken over with XAUTOCLAIM once idle for the claim time (60 s by
 //! default). A queue with a `max_length` refuses a publish while it holds that many ready
@@ -13,17 +13,25 @@
 //! counterpart does.
 //!
 //! A queue declared with `priority = N` has priority lanes: one stream per lane (`QUEUE` for
-//! lane 0, `QUEUE:priority:L` above), up to ten lanes, priority `p` in lane
+//! lane 0, `{QUEUE}:priority:L` above), up to ten lanes, priority `p` in lane
 //! `min(p, N) * top / N`. A receive reads the highest non-empty lane first (one Lua script);
 //! within a lane messages come in order. When a blocking read wakes on several lanes at
 //! once, the lower entries are put back at the end of their lane.
+//!
+//! The broker runs on one server or on a Redis Cluster ([`RedisStreams::on_cluster`]). Every
+//! key of a queue carries the queue's name as its hash tag (`{QUEUE}`, and the stream `QUEUE`
+//! hashes the same), so one queue's streams, delayed set and hashes share a slot: its scripts,
+//! transactions and blocking reads each run on the one node owning it. Queues spread over
+//! the nodes by name. A dead letter crosses slots, so on a cluster it is added to the
+//! dead-letter queue before the source entry is settled, not in one transaction: a crash in
+//! between leaves the message in both, and it is dead-lettered again (at least once, as
+//! every delivery here).
 
-use super::redis::RedisConn;
+use super::redis::{ClusterConn, KeyedConn, RedisConn};
 use crate::queue::{Broker, BrokerError, Delivery, Message, MessageId};
 use crate::rng::XorShift64;
 use crate::spec::QueueSpec;
 use crate::BoxFuture;
-use redis::aio::MultiplexedConnection;
 use redis::{Script, Value};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Mutex;
@@ -35,10 +43,56 @@ const GROUP: &str = "archc";
 /// The highest lane index: priorities map onto at most ten streams.
 const TOP_LANE: u8 = 9;
 
+/// Where the queues live: one server or a cluster.
+#[derive(Debug, Clone)]
+enum Home {
+    Server(RedisConn),
+    Cluster(ClusterConn),
+}
+
+impl Home {
+    /// The shared connection, for commands that answer at once.
+    fn shared(&self) -> KeyedConn {
+        match self {
+            Self::Server(conn) => KeyedConn::Server(conn.manager.clone()),
+            Self::Cluster(cluster) => KeyedConn::Cluster(cluster.conn.clone()),
+        }
+    }
+
+    /// A connection of its own, for a blocking read.
+    async fn dedicated(&self) -> Result<KeyedConn, String> {
+        match self {
+            Self::Server(conn) => conn.dedicated().await.map(KeyedConn::Direct),
+            Self::Cluster(cluster) => cluster.dedicated().await.map(KeyedConn::Cluster),
+        }
+    }
+
+    fn shown(&self) -> &str {
+        match self {
+            Self::Server(conn) => conn.shown(),
+            Self::Cluster(cluster) => cluster.shown(),
+        }
+    }
+}
+
+/// The sorted set of `queue`'s delayed message ids; each one's fields are in the hash
+/// `{queue}:delayed:ID`.
+fn delayed_key(queue: &str) -> String {
+    format!("{{{queue}}}:delayed")
+}
+
+/// The stream of `queue`'s priority lane `lane` (the queue's own stream for lane 0).
+fn lane_stream(queue: &str, lane: u8) -> String {
+    match lane {
+        0 => queue.to_string(),
+        lane => format!("{{{queue}}}:priority:{lane}"),
+    }
+}
+
 /// Queues on Redis Streams.
 #[derive(Debug)]
 pub struct RedisStreams {
-    conn: RedisConn,
+    home: Home,
     consumer: String,
     claim_idle: Duration,
     block: Duration,
@@ -49,7 +103,7 @@ pub struct RedisStreams {
     groups: Mutex<HashSet<String>>,
     /// The stream and entry id of each delivery not yet settled.
     in_flight: Mutex<HashMap<(String, MessageId), (String, String)>>,
-    idle: Mutex<Vec<MultiplexedConnection>>,
+    idle: Mutex<Vec<KeyedConn>>,
     rng: Mutex<XorShift64>,
     /// Declared `max_length` per queue.
     max_lengths: HashMap<String, u64>,
@@ -177,12 +231,22 @@ impl Entry {
 }
 
 impl RedisStreams {
-    /// Queues on `conn`, this instance's consumer name made unique by pid and a random part.
+    /// Queues on the server `conn`, this instance's consumer name made unique by pid and a
+    /// random part.
     pub fn new(conn: RedisConn) -> Self {
+        Self::at(Home::Server(conn))
+    }
+
+    /// Queues on the Redis Cluster `cluster`, each queue on the node owning its slot.
+    pub fn on_cluster(cluster: &ClusterConn) -> Self {
+        Self::at(Home::Cluster(cluster.clone()))
+    }
+
+    fn at(home: Home) -> Self {
         let mut rng = XorShift64::from_entropy();
         let consumer = format!("{}-{:08x}", std::process::id(), rng.next_u64() as u32);
         Self {
-            conn,
+            home,
             consumer,
             claim_idle: Duration::from_secs(60),
             block: Duration::from_secs(1),
@@ -234,11 +298,7 @@ impl RedisStreams {
         } else {
             u16::from(priority.min(max)) * u16::from(top) / u16::from(max)
         };
-        if lane == 0 {
-            queue.to_string()
-        } else {
-            format!("{queue}:priority:{lane}")
-        }
+        lane_stream(queue, u8::try_from(lane).unwrap_or(top))
     }
 
     /// Every stream of `queue`, highest lane first.
@@ -246,10 +306,7 @@ impl RedisStreams {
         let (_, top) = self.lanes(queue);
         (0..=top)
             .rev()
-            .map(|lane| match lane {
-                0 => queue.to_string(),
-                lane => format!("{queue}:priority:{lane}"),
-            })
+            .map(|lane| lane_stream(queue, lane))
             .collect()
     }
 
@@ -269,8 +326,13 @@ impl RedisStreams {
         m.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn shared(&self) -> redis::aio::ConnectionManager {
-        self.conn.manager.clone()
+    fn shared(&self) -> KeyedConn {
+        self.home.shared()
+    }
+
+    /// Where the queues are, for the start-up log.
+    pub fn shown(&self) -> &str {
+        self.home.shown()
     }
 
     async fn ensure_group(&self, queue: &str) -> Result<(), BrokerError> {
@@ -299,13 +361,14 @@ impl RedisStreams {
     /// Moves due delayed entries into the stream; the next due time (ms), if any.
     async fn promote_due(&self, queue: &str) -> Result<Option<u64>, BrokerError> {
         let (max, top) = self.lanes(queue);
-        let next: i64 = self
-            .promote
-            .key(queue)
-            .key(format!("{queue}:delayed"))
+        let mut script = self.promote.prepare_invoke();
+        script.key(delayed_key(queue));
+        for lane in 0..=top {
+            script.key(lane_stream(queue, lane));
+        }
+        let next: i64 = script
             .arg(now_ms())
             .arg(max)
-            .arg(top)
             .invoke_async(&mut self.shared())
             .await
             .map_err(backend)?;
@@ -407,7 +470,7 @@ impl RedisStreams {
         let pooled = Self::lock(&self.idle).pop();
         let mut conn = match pooled {
             Some(c) => c,
-            None => self.conn.dedicated().await.map_err(backend)?,
+            None => self.home.dedicated().await.map_err(backend)?,
         };
         let mut cmd = redis::cmd("XREADGROUP");
         cmd.arg("GROUP")
@@ -467,13 +530,13 @@ impl RedisStreams {
             let id = format!("{}-{nonce:016x}", now_ms());
             let due = now_ms().saturating_add(u64::try_from(delay.as_millis()).unwrap_or(u64::MAX));
             let mut hset = redis::cmd("HSET");
-            hset.arg(format!("{queue}:delayed:{id}"));
+            hset.arg(format!("{}:{id}", delayed_key(queue)));
             for (name, value) in entry.fields() {
                 hset.arg(name).arg(value);
             }
             pipe.add_command(hset).ignore();
             pipe.cmd("ZADD")
-                .arg(format!("{queue}:delayed"))
+                .arg(delayed_key(queue))
                 .arg(due)
                 .arg(id)
                 .ignore();
@@ -654,6 +717,15 @@ impl Broker for RedisStreams {
         headers.insert("x-original-queue".into(), delivery.queue.clone());
         headers.insert("x-attempts".into(), delivery.attempt.to_string());
         Box::pin(async move {
+            if let Home::Cluster(_) = self.home {
+                // The dead-letter queue has a slot of its own: add first, then settle.
+                let mut pipe = redis::pipe();
+                self.add_entry(&mut pipe, dead_letter, &entry, Duration::ZERO);
+                pipe.query_async::<()>(&mut self.shared())
+                    .await
+                    .map_err(backend)?;
+                return self.settle_with(delivery, |_| {}).await;
+            }
             self.settle_with(delivery, |pipe| {
                 self.add_entry(pipe, dead_letter, &entry, Duration::ZERO)
             })
@@ -668,7 +740,7 @@ impl Broker for RedisStreams {
                 script.key(stream);
             }
             let waiting: i64 = script
-                .key(format!("{queue}:delayed"))
+                .key(delayed_key(queue))
                 .arg(GROUP)
                 .invoke_async(&mut self.shared())
                 .await
@@ -678,7 +750,7 @@ impl Broker for RedisStreams {
     }
 
     fn ping(&self) -> BoxFuture<'_, Result<(), String>> {
-        Box::pin(async move { self.conn.ping().await })
+        Box::pin(async move { self.shared().ping(self.home.shown()).await })
     }
 }
 

@@ -157,7 +157,7 @@ async fn kafka_without_the_feature_says_how_to_get_it() {
 }
 
 #[tokio::test]
-async fn redis_streams_are_refused_on_a_cluster_before_connecting() {
+async fn redis_streams_go_to_the_programs_cluster_with_the_cache() {
     let cache = json!({
         "name": "users", "source": null, "pattern": "cache_aside",
         "layers": [
@@ -168,27 +168,34 @@ async fn redis_streams_are_refused_on_a_cluster_before_connecting() {
     });
     let mut events = queue("redis");
     events["name"] = json!("events");
-    let s = spec(json!({"caches": [cache], "queues": [events, queue("rabbitmq")]}));
-    // Nothing listens there: the refusal must come before any connection is tried.
+    // Nothing listens there: the error must be the cluster's, not a refusal of the queues.
     let url: &'static str =
         Box::leak(format!("redis://127.0.0.1:{}", closed_port()).into_boxed_str());
     let pairs: &'static [(&str, &str)] = Box::leak(Box::new([("REDIS_URL", url)]));
-    let e = Backends::from_vars(&s, &vars(pairs))
-        .await
-        .expect_err("streams on a cluster");
-    assert_eq!(e.variable, "REDIS_URL");
-    assert!(e.message.contains("queues events need"), "{e}");
-    assert!(
-        !e.message.contains("orders"),
-        "rabbitmq queues are fine: {e}"
-    );
-    assert!(e.message.contains("engine = rabbitmq"), "{e}");
+    let own = spec(json!({"caches": [cache], "queues": [events.clone(), queue("rabbitmq")]}));
+    // The program's Redis being a cluster is enough, whatever this service's own caches.
+    let flagged = spec(json!({"redis_cluster": true, "queues": [events]}));
+    for s in [own, flagged] {
+        let e = Backends::from_vars(&s, &vars(pairs))
+            .await
+            .expect_err("no cluster there");
+        assert_eq!(e.variable, "REDIS_URL");
+        assert!(e.message.contains("cannot connect to the cluster"), "{e}");
+        assert!(!e.message.contains("Streams"), "{e}");
+    }
+}
 
-    // Without the Streams queue the cluster is tried, and its absence named.
-    let s = spec(json!({"caches": [s.caches[0].clone()]}));
-    let e = Backends::from_vars(&s, &vars(pairs))
-        .await
-        .expect_err("no cluster there");
+#[tokio::test]
+async fn a_node_list_for_a_single_server_redis_is_refused_plainly() {
+    let s = spec(json!({"queues": [queue("redis")]}));
+    let e = Backends::from_vars(
+        &s,
+        &vars(&[("REDIS_URL", "redis://:pw@a:6379,redis://:pw2@b:6379")]),
+    )
+    .await
+    .expect_err("a list");
     assert_eq!(e.variable, "REDIS_URL");
-    assert!(!e.message.contains("Streams"), "{e}");
+    assert!(e.message.contains("lists several Redis nodes"), "{e}");
+    assert!(e.message.contains("cluster = true"), "{e}");
+    assert!(!e.message.contains("pw"), "{e}");
 }

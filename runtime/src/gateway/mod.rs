@@ -127,10 +127,11 @@ fn retry_policy(spec: &crate::spec::RetrySpec) -> RetryPolicy {
 
 /// Builds the gateway: backends and their health checks (started here, stopped when the
 /// last clone is dropped), auth schemes from the environment, limiters, breakers, caches.
-/// Distributed limits use Redis when `REDIS_URL` is set.
+/// Distributed limits use Redis when `REDIS_URL` is set (a Redis Cluster when the
+/// program's Redis is one).
 pub async fn build(spec: GatewaySpec) -> Result<Gateway, String> {
     let (shared_store, store_line): (Arc<dyn LimiterStore>, String) =
-        match crate::backend::limits_from_env().await {
+        match crate::backend::limits_from_env(spec.redis_cluster).await {
             Ok(Some((store, line))) => (store, line),
             Ok(None) => (Arc::new(MemoryStore::new()), "limits: memory".into()),
             Err(why) => return Err(why.to_string()),

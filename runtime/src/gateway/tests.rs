@@ -112,6 +112,7 @@ fn spec(routes: Vec<RouteSpec>, backends: Vec<BackendSpec>) -> GatewaySpec {
         limit_specs: vec![],
         backends,
         shed: None,
+        redis_cluster: false,
     }
 }
 

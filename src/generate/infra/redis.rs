@@ -19,17 +19,9 @@ pub struct RedisStack {
     pub create: String,
 }
 
-fn cluster(program: &Program) -> bool {
-    program
-        .caches
-        .iter()
-        .flat_map(|c| &c.layers)
-        .any(|l| l.kind.value == LayerKind::Redis && l.cluster.value)
-}
-
 /// The host `REDIS_URL` points at.
 pub fn host(program: &Program) -> String {
-    if cluster(program) {
+    if program.redis_cluster() {
         "redis-0".into()
     } else {
         "redis".into()
@@ -50,7 +42,7 @@ pub fn stack(model: &Model) -> Option<RedisStack> {
     if !used {
         return None;
     }
-    let cluster = cluster(model.program);
+    let cluster = model.program.redis_cluster();
     let hosts = if cluster {
         (0..LOCAL_CLUSTER_NODES)
             .map(|n| format!("redis-{n}"))

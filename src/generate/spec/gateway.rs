@@ -102,6 +102,7 @@ pub fn gateway_spec(program: &Program, gateway: &Gateway) -> GatewaySpec {
                 // The gateway only forwards: a generous bound per instance.
                 max_in_flight: (s.at_cpu.value.fraction().clamp(0.0, 1.0) * 4096.0).ceil() as u32,
             }),
+        redis_cluster: program.redis_cluster(),
     }
 }
 

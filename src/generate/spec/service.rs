@@ -72,6 +72,7 @@ pub fn service_spec(program: &Program, service: &Service, catalogue: &Catalogue)
             .collect(),
         shed: shed(program, service, catalogue),
         body_limit: body_limit(program, service),
+        redis_cluster: program.redis_cluster(),
     }
 }
 
