@@ -34,10 +34,19 @@ use tokio::time::Sleep;
 /// A held upstream connection's I/O, driven by the inbound connection's task.
 type Driven = Pin<Box<dyn Future<Output = ()> + Send>>;
 
+/// An upstream connection waiting for the next request: its instance address, and since
+/// when it waits.
+struct Idle {
+    authority: String,
+    sender: SendRequest<Full<Bytes>>,
+    since: std::time::Instant,
+}
+
 /// The upstream connections one inbound connection holds, by instance address.
-#[derive(Default)]
 pub(crate) struct ConnUpstreams {
-    idle: Mutex<Vec<(String, SendRequest<Full<Bytes>>)>>,
+    idle: Mutex<Vec<Idle>>,
+    /// How long a connection may wait unused before it is closed rather than reused.
+    idle_limit: Duration,
     /// Connections opened since the driver last ran, and the driver's waker.
     opened: Mutex<Vec<Driven>>,
     driver: AtomicWaker,
@@ -53,6 +62,17 @@ impl std::fmt::Debug for ConnUpstreams {
 }
 
 impl ConnUpstreams {
+    /// No connections yet; each one held closes after `idle_limit` unused.
+    pub(crate) fn new(idle_limit: Duration) -> Self {
+        Self {
+            idle: Mutex::default(),
+            idle_limit,
+            opened: Mutex::default(),
+            driver: AtomicWaker::new(),
+            deadline: Mutex::default(),
+        }
+    }
+
     /// Sends `request` to `authority` (`host:port`), waiting at most `budget` (when there
     /// is one) for the answer's head.
     pub(crate) async fn send(
@@ -119,19 +139,30 @@ impl ConnUpstreams {
         Ok(response)
     }
 
-    /// A ready connection to `authority`, dropping the ones that have closed.
+    /// A ready connection to `authority`, dropping the ones that have closed or waited
+    /// past the idle limit (dropping the last sender closes the connection).
     fn take(&self, authority: &str) -> Option<SendRequest<Full<Bytes>>> {
+        let now = std::time::Instant::now();
         let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
-        idle.retain(|(_, sender)| !sender.is_closed());
+        idle.retain(|held| {
+            !held.sender.is_closed() && now.duration_since(held.since) < self.idle_limit
+        });
         let at = idle
             .iter()
-            .position(|(a, sender)| a == authority && sender.is_ready())?;
-        Some(idle.swap_remove(at).1)
+            .position(|held| held.authority == authority && held.sender.is_ready())?;
+        Some(idle.swap_remove(at).sender)
     }
 
     fn hold(&self, authority: &str, sender: SendRequest<Full<Bytes>>) {
-        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
-        idle.push((authority.to_string(), sender));
+        let held = Idle {
+            authority: authority.to_string(),
+            sender,
+            since: std::time::Instant::now(),
+        };
+        self.idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(held);
     }
 
     /// Opens one HTTP/1 connection to `authority`, Nagle off (small answers must not
@@ -176,6 +207,13 @@ impl ConnUpstreams {
 
 /// How long a client may take to send a request's head.
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long a held upstream connection may wait unused before it is closed instead of
+/// reused: under the 5 s keep-alive of Node's and uvicorn's servers, the shortest common
+/// defaults, so the gateway does not send a request on a connection the upstream is closing
+/// (which nginx's 60 s `keepalive_timeout` leaves to chance). Under load a connection is
+/// reused long before this.
+const UPSTREAM_IDLE: Duration = Duration::from_secs(4);
 
 /// How long WebSocket tunnels stay open once shutdown begins (Traefik's default grace,
 /// inside Kubernetes' 30 s before SIGKILL): their clients get time to finish and reconnect
@@ -225,6 +263,7 @@ pub(crate) async fn serve(name: &str, port: u16, gateway: Gateway) -> ExitCode {
     let drain = Drain {
         threads: io_threads(),
         tunnel_grace: TUNNEL_GRACE,
+        upstream_idle: UPSTREAM_IDLE,
     };
     run(
         name,
@@ -236,13 +275,15 @@ pub(crate) async fn serve(name: &str, port: u16, gateway: Gateway) -> ExitCode {
     .await
 }
 
-/// How [`run`] spreads its connections and ends them.
+/// How [`run`] spreads its connections, keeps their upstream ones and ends them.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Drain {
     /// I/O threads.
     pub(crate) threads: usize,
     /// How long WebSocket tunnels stay open after `stop`.
     pub(crate) tunnel_grace: Duration,
+    /// How long a held upstream connection may wait unused.
+    pub(crate) upstream_idle: Duration,
 }
 
 /// Accepts on `listener` and serves on `drain.threads` I/O threads until `stop`
@@ -267,7 +308,7 @@ pub(crate) async fn run(
                 let runtime = tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()?;
-                let served = Served::new(stop, counted, drain.tunnel_grace);
+                let served = Served::new(stop, counted, drain);
                 runtime.block_on(serve_handed(streams, gateway, served));
                 Ok::<(), std::io::Error>(())
             });
@@ -350,7 +391,8 @@ async fn serve_handed(
                     let hold = Hold::counted(&served);
                     if let Ok(stream) = TcpStream::from_std(stream) {
                         let lease = TunnelLease::new(&served);
-                        let task = connection(stream, peer, gateway.clone(), lease);
+                        let upstreams = ConnUpstreams::new(served.upstream_idle);
+                        let task = connection(stream, peer, gateway.clone(), lease, upstreams);
                         tokio::spawn(async move {
                             task.await;
                             drop(hold);
@@ -370,6 +412,7 @@ struct Served {
     /// How many connections and tunnels this thread serves (the accept loop reads it).
     count: Arc<AtomicUsize>,
     tunnel_grace: Duration,
+    upstream_idle: Duration,
     /// When shutdown began, as the first to notice saw it: the grace counts from there.
     stopped_at: Arc<OnceLock<tokio::time::Instant>>,
     // Every task holds a sender; `recv` answers `None` once all have ended.
@@ -381,13 +424,14 @@ impl Served {
     fn new(
         shutdown: crate::http::shutdown::Shutdown,
         count: Arc<AtomicUsize>,
-        tunnel_grace: Duration,
+        drain: Drain,
     ) -> Self {
         let (open_tx, open_rx) = tokio::sync::mpsc::channel(1);
         Self {
             shutdown,
             count,
-            tunnel_grace,
+            tunnel_grace: drain.tunnel_grace,
+            upstream_idle: drain.upstream_idle,
             stopped_at: Arc::default(),
             open_tx,
             open_rx,
@@ -469,11 +513,18 @@ impl TunnelLease {
     }
 }
 
-/// Serves one inbound connection (with upgrades, for WebSocket routes).
-async fn connection(stream: TcpStream, peer: SocketAddr, gateway: Gateway, lease: TunnelLease) {
+/// Serves one inbound connection (with upgrades, for WebSocket routes), forwarding on the
+/// upstream connections it holds.
+async fn connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    gateway: Gateway,
+    lease: TunnelLease,
+    upstreams: ConnUpstreams,
+) {
     let shutdown = lease.shutdown.clone();
     let _ = stream.set_nodelay(true);
-    let upstreams = Arc::new(ConnUpstreams::default());
+    let upstreams = Arc::new(upstreams);
     let held = upstreams.clone();
     let service = hyper::service::service_fn(move |request: Request<Incoming>| {
         let gateway = gateway.clone();

@@ -1,5 +1,5 @@
 //! The server loop over real sockets: upstream connections held per inbound connection,
-//! replaced when the upstream closes them, the reused deadline, graceful shutdown and the
+//! replaced when the upstream closes them or they sit idle too long, the reused deadline, graceful shutdown and the
 //! shared listening port.
 
 use super::*;
@@ -95,6 +95,7 @@ fn spec(url: &str) -> GatewaySpec {
             healthy_after: 2,
         }],
         shed: None,
+        redis_cluster: false,
     }
 }
 
@@ -162,6 +163,11 @@ async fn running() -> Running {
 
 /// A gateway in front of `up`, served by [`run`] on two I/O threads on a loopback port.
 async fn running_before(up: &str) -> Running {
+    running_with(up, UPSTREAM_IDLE).await
+}
+
+/// [`running_before`], holding upstream connections for `upstream_idle` unused.
+async fn running_with(up: &str, upstream_idle: Duration) -> Running {
     let gateway =
         super::super::build_with(spec(up), Arc::new(MemoryStore::new()), vec![]).expect("builds");
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -172,6 +178,7 @@ async fn running_before(up: &str) -> Running {
         let drain = Drain {
             threads: 2,
             tunnel_grace: TUNNEL_GRACE_IN_TESTS,
+            upstream_idle,
         };
         run("edge", listener, gateway, drain, async move {
             stop.wait().await
@@ -231,6 +238,32 @@ async fn a_connection_the_upstream_closed_is_replaced() {
     let (status, port) = get(&mut sender, "/after").await;
     assert_eq!(status, 200);
     assert_ne!(port, closed, "the closed upstream connection is not reused");
+}
+
+#[tokio::test]
+async fn a_connection_idle_past_the_limit_is_closed_not_reused() {
+    let (addr, _shutdown, _task) =
+        running_with(&upstream().await, Duration::from_millis(300)).await;
+    let mut sender = client(addr).await;
+    let (status, first) = get(&mut sender, "/a").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        get(&mut sender, "/b").await,
+        (200, first.clone()),
+        "fresh: reused"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (status, later) = get(&mut sender, "/c").await;
+    assert_eq!(status, 200);
+    assert_ne!(
+        later, first,
+        "idle past the limit: a new upstream connection"
+    );
+    assert_eq!(
+        get(&mut sender, "/d").await,
+        (200, later),
+        "and that one is held"
+    );
 }
 
 #[tokio::test]
