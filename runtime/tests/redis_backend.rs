@@ -218,11 +218,9 @@ async fn streams_deliver_higher_priorities_first() {
         (&b"woken"[..], 3)
     );
     broker.ack(&woken).await.expect("ack");
-    // One stream per lane: lane 0 is the queue's own stream.
+    // One stream per lane: lane 0 is the queue's own stream; one server keeps plain names.
     assert_eq!(
-        redis
-            .cli(&["exists", "ranked", "{ranked}:priority:5"])
-            .trim(),
+        redis.cli(&["exists", "ranked", "ranked:priority:5"]).trim(),
         "2"
     );
     // Lag and max_length count every lane.
@@ -335,7 +333,7 @@ async fn a_delayed_message_waits_in_the_sorted_set() {
         )
         .await
         .expect("publish");
-    assert_eq!(redis.cli(&["ZCARD", "{later}:delayed"]).trim(), "1");
+    assert_eq!(redis.cli(&["ZCARD", "later:delayed"]).trim(), "1");
     let started = std::time::Instant::now();
     let d = broker.receive("later").await.expect("receive");
     assert!(
@@ -344,7 +342,7 @@ async fn a_delayed_message_waits_in_the_sorted_set() {
         started.elapsed()
     );
     assert_eq!(d.payload, b"x");
-    assert_eq!(redis.cli(&["ZCARD", "{later}:delayed"]).trim(), "0");
+    assert_eq!(redis.cli(&["ZCARD", "later:delayed"]).trim(), "0");
 }
 
 #[tokio::test]
@@ -520,6 +518,12 @@ async fn streams_on_a_cluster_keep_each_queue_on_one_node() {
     assert_eq!(dead.headers["x-original-queue"], "orders");
     broker.ack(&dead).await.expect("ack");
     assert_eq!(broker.lag("orders").await.expect("lag"), 0);
+    // A delivery already settled is refused before anything reaches the dead-letter queue.
+    assert!(broker
+        .dead_letter(&again, "orders.dlq", "twice")
+        .await
+        .is_err());
+    assert_eq!(broker.lag("orders.dlq").await.expect("lag"), 0);
 
     // Lanes (with a delayed message among them), lag and max_length, as on one server.
     conformance::priorities_come_first(&broker, "ranked").await;

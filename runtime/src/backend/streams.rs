@@ -5,7 +5,7 @@
 //! (`orders.dlq` for `dead_letter = orders.dlq`), where `XRANGE` shows them.
 //!
 //! Delays (message `delay` and retry backoff) park the entry in the sorted set
-//! `{QUEUE}:delayed` (its fields in the hash `{QUEUE}:delayed:ID`); receivers move due entries
+//! `QUEUE:delayed` (its fields in the hash `QUEUE:delayed:ID`); receivers move due entries
 //! into the stream with one Lua script. Entries another instance read and never settled
 //! (it crashed) are taken over with XAUTOCLAIM once idle for the claim time (60 s by
 //! default). A queue with a `max_length` refuses a publish while it holds that many ready
@@ -13,15 +13,16 @@
 //! counterpart does.
 //!
 //! A queue declared with `priority = N` has priority lanes: one stream per lane (`QUEUE` for
-//! lane 0, `{QUEUE}:priority:L` above), up to ten lanes, priority `p` in lane
+//! lane 0, `QUEUE:priority:L` above), up to ten lanes, priority `p` in lane
 //! `min(p, N) * top / N`. A receive reads the highest non-empty lane first (one Lua script);
 //! within a lane messages come in order. When a blocking read wakes on several lanes at
 //! once, the lower entries are put back at the end of their lane.
 //!
-//! The broker runs on one server or on a Redis Cluster ([`RedisStreams::on_cluster`]). Every
-//! key of a queue carries the queue's name as its hash tag (`{QUEUE}`, and the stream `QUEUE`
-//! hashes the same), so one queue's streams, delayed set and hashes share a slot: its scripts,
-//! transactions and blocking reads each run on the one node owning it. Queues spread over
+//! The broker runs on one server or on a Redis Cluster ([`RedisStreams::on_cluster`]). On a
+//! cluster the keys of a queue besides its stream carry the queue's name as their hash tag
+//! (`{QUEUE}:delayed`, `{QUEUE}:priority:L`; the stream `QUEUE` hashes the same text), so one
+//! queue's streams, delayed set and hashes share a slot: its scripts, transactions and
+//! blocking reads each run on the one node owning it. Queues spread over
 //! the nodes by name. A dead letter crosses slots, so on a cluster it is added to the
 //! dead-letter queue before the source entry is settled, not in one transaction: a crash in
 //! between leaves the message in both, and it is dead-lettered again (at least once, as
@@ -75,17 +76,35 @@ impl Home {
     }
 }
 
-/// The sorted set of `queue`'s delayed message ids; each one's fields are in the hash
-/// `{queue}:delayed:ID`.
-fn delayed_key(queue: &str) -> String {
-    format!("{{{queue}}}:delayed")
+/// How a queue's keys besides its stream are named: `QUEUE:…` on one server, `{QUEUE}:…`
+/// on a cluster, where the hash tag keeps them in the stream's slot. (One server keeps the
+/// plain names, so the keys of queues already there stay where they are.)
+#[derive(Debug, Clone, Copy)]
+struct Keys {
+    tagged: bool,
 }
 
-/// The stream of `queue`'s priority lane `lane` (the queue's own stream for lane 0).
-fn lane_stream(queue: &str, lane: u8) -> String {
-    match lane {
-        0 => queue.to_string(),
-        lane => format!("{{{queue}}}:priority:{lane}"),
+impl Keys {
+    fn prefix(self, queue: &str) -> String {
+        if self.tagged {
+            format!("{{{queue}}}")
+        } else {
+            queue.to_string()
+        }
+    }
+
+    /// The sorted set of `queue`'s delayed message ids; each one's fields are in the hash
+    /// `DELAYED:ID`.
+    fn delayed(self, queue: &str) -> String {
+        format!("{}:delayed", self.prefix(queue))
+    }
+
+    /// The stream of `queue`'s priority lane `lane` (the queue's own stream for lane 0).
+    fn lane(self, queue: &str, lane: u8) -> String {
+        match lane {
+            0 => queue.to_string(),
+            lane => format!("{}:priority:{lane}", self.prefix(queue)),
+        }
     }
 }
 
@@ -93,6 +112,7 @@ fn lane_stream(queue: &str, lane: u8) -> String {
 #[derive(Debug)]
 pub struct RedisStreams {
     home: Home,
+    keys: Keys,
     consumer: String,
     claim_idle: Duration,
     block: Duration,
@@ -245,8 +265,12 @@ impl RedisStreams {
     fn at(home: Home) -> Self {
         let mut rng = XorShift64::from_entropy();
         let consumer = format!("{}-{:08x}", std::process::id(), rng.next_u64() as u32);
+        let keys = Keys {
+            tagged: matches!(home, Home::Cluster(_)),
+        };
         Self {
             home,
+            keys,
             consumer,
             claim_idle: Duration::from_secs(60),
             block: Duration::from_secs(1),
@@ -298,7 +322,7 @@ impl RedisStreams {
         } else {
             u16::from(priority.min(max)) * u16::from(top) / u16::from(max)
         };
-        lane_stream(queue, u8::try_from(lane).unwrap_or(top))
+        self.keys.lane(queue, u8::try_from(lane).unwrap_or(top))
     }
 
     /// Every stream of `queue`, highest lane first.
@@ -306,7 +330,7 @@ impl RedisStreams {
         let (_, top) = self.lanes(queue);
         (0..=top)
             .rev()
-            .map(|lane| lane_stream(queue, lane))
+            .map(|lane| self.keys.lane(queue, lane))
             .collect()
     }
 
@@ -362,9 +386,9 @@ impl RedisStreams {
     async fn promote_due(&self, queue: &str) -> Result<Option<u64>, BrokerError> {
         let (max, top) = self.lanes(queue);
         let mut script = self.promote.prepare_invoke();
-        script.key(delayed_key(queue));
+        script.key(self.keys.delayed(queue));
         for lane in 0..=top {
-            script.key(lane_stream(queue, lane));
+            script.key(self.keys.lane(queue, lane));
         }
         let next: i64 = script
             .arg(now_ms())
@@ -530,13 +554,13 @@ impl RedisStreams {
             let id = format!("{}-{nonce:016x}", now_ms());
             let due = now_ms().saturating_add(u64::try_from(delay.as_millis()).unwrap_or(u64::MAX));
             let mut hset = redis::cmd("HSET");
-            hset.arg(format!("{}:{id}", delayed_key(queue)));
+            hset.arg(format!("{}:{id}", self.keys.delayed(queue)));
             for (name, value) in entry.fields() {
                 hset.arg(name).arg(value);
             }
             pipe.add_command(hset).ignore();
             pipe.cmd("ZADD")
-                .arg(delayed_key(queue))
+                .arg(self.keys.delayed(queue))
                 .arg(due)
                 .arg(id)
                 .ignore();
@@ -568,6 +592,23 @@ impl RedisStreams {
         then: impl FnOnce(&mut redis::Pipeline),
     ) -> Result<(), BrokerError> {
         let (stream, entry) = self.untrack(delivery)?;
+        self.settle_entry(delivery, stream, entry, then).await
+    }
+
+    /// Tracks `delivery` again, as read from `entry` of `stream`: it is still unsettled.
+    fn retrack(&self, delivery: &Delivery, stream: String, entry: String) {
+        Self::lock(&self.in_flight).insert((delivery.queue.clone(), delivery.id), (stream, entry));
+    }
+
+    /// Acks and deletes `entry` of `stream` (the untracked `delivery`) after the commands
+    /// `then` adds, in one transaction.
+    async fn settle_entry(
+        &self,
+        delivery: &Delivery,
+        stream: String,
+        entry: String,
+        then: impl FnOnce(&mut redis::Pipeline),
+    ) -> Result<(), BrokerError> {
         let mut pipe = redis::pipe();
         pipe.atomic();
         then(&mut pipe);
@@ -590,8 +631,7 @@ impl RedisStreams {
                 }
                 Err(e) => {
                     // Still unsettled: keep it tracked so the caller may settle it again.
-                    Self::lock(&self.in_flight)
-                        .insert((delivery.queue.clone(), delivery.id), (stream, entry));
+                    self.retrack(delivery, stream, entry);
                     return Err(backend(e));
                 }
             }
@@ -718,13 +758,16 @@ impl Broker for RedisStreams {
         headers.insert("x-attempts".into(), delivery.attempt.to_string());
         Box::pin(async move {
             if let Home::Cluster(_) = self.home {
-                // The dead-letter queue has a slot of its own: add first, then settle.
+                // The dead-letter queue has a slot of its own: add first, then settle. An
+                // unknown delivery is refused before anything is added.
+                let (stream, read) = self.untrack(delivery)?;
                 let mut pipe = redis::pipe();
                 self.add_entry(&mut pipe, dead_letter, &entry, Duration::ZERO);
-                pipe.query_async::<()>(&mut self.shared())
-                    .await
-                    .map_err(backend)?;
-                return self.settle_with(delivery, |_| {}).await;
+                if let Err(e) = pipe.query_async::<()>(&mut self.shared()).await {
+                    self.retrack(delivery, stream, read);
+                    return Err(backend(e));
+                }
+                return self.settle_entry(delivery, stream, read, |_| {}).await;
             }
             self.settle_with(delivery, |pipe| {
                 self.add_entry(pipe, dead_letter, &entry, Duration::ZERO)
@@ -740,7 +783,7 @@ impl Broker for RedisStreams {
                 script.key(stream);
             }
             let waiting: i64 = script
-                .key(delayed_key(queue))
+                .key(self.keys.delayed(queue))
                 .arg(GROUP)
                 .invoke_async(&mut self.shared())
                 .await
