@@ -565,3 +565,50 @@ async fn streams_on_a_cluster_keep_each_queue_on_one_node() {
         "{holding:?}"
     );
 }
+
+#[tokio::test]
+async fn a_service_on_the_programs_cluster_keeps_limits_cache_and_streams_there() {
+    let Some(cluster) = RedisCluster::start() else {
+        return;
+    };
+    let queue = serde_json::json!({
+        "name": "events", "engine": "redis",
+        "retry": {"attempts": 2, "backoff": {"kind": "fixed", "base_ms": 10}, "jitter": 0.0},
+        "dead_letter": "events.dlq",
+        "errors": {"transient": "retry", "invalid": "discard", "business": "dead_letter"},
+        "delay_ms": 0, "priority": 0, "ttl_ms": null, "max_length": null, "key": null
+    });
+    // The service's own caches say nothing: the program's Redis being a cluster is enough.
+    let spec: archc_runtime::spec::ServiceSpec = serde_json::from_value(serde_json::json!({
+        "name": "orders", "port": 8080, "health_path": "/health", "endpoints": [],
+        "consumers": [], "jobs": [], "limits": [], "caches": [], "tables": [],
+        "queues": [queue], "upstreams": [], "shed": null, "body_limit": 1_048_576,
+        "redis_cluster": true
+    }))
+    .expect("a valid spec");
+    let url = cluster.nodes[0].url();
+    let var = |name: &str| (name == "REDIS_URL").then(|| url.clone());
+    let backends = archc_runtime::backend::Backends::from_vars(&spec, &var)
+        .await
+        .expect("connects to the cluster");
+    let described = backends.described.join("; ");
+    assert!(described.contains("cache: redis cluster"), "{described}");
+    assert!(described.contains("events redis streams"), "{described}");
+    backends
+        .broker
+        .publish("events", Message::new("e1"))
+        .await
+        .expect("publish");
+    // Another instance on the cluster receives it.
+    let other = RedisStreams::on_cluster(
+        &ClusterConn::connect(&cluster.nodes[2].url())
+            .await
+            .expect("connects through another seed"),
+    );
+    let seen = tokio::time::timeout(Duration::from_secs(5), other.receive("events"))
+        .await
+        .expect("in time")
+        .expect("receive");
+    assert_eq!(seen.payload, b"e1");
+    other.ack(&seen).await.expect("ack");
+}
