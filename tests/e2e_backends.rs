@@ -7,8 +7,13 @@
 //! both instances say so); the distributed limit holds across both instances; a Redis URL
 //! nothing answers stops start-up with a message naming `REDIS_URL`.
 //!
-//! Needs redis-server, redis-cli and PostgreSQL (initdb, pg_ctl, createdb, psql): the test
-//! fails without them when `CI` is set and is skipped otherwise. The generated workspace
+//! And `tests/fixtures/e2e/ledger.arch`, built with the runtime's `kafka` feature, against a
+//! Kafka-protocol broker (Tansu): a message its consumer keeps failing reaches the
+//! dead-letter topic (the broker's figures on `/metrics`), and unanswered `KAFKA_BROKERS`
+//! stop start-up.
+//!
+//! Needs redis-server, redis-cli, PostgreSQL (initdb, pg_ctl, createdb, psql) and tansu: a
+//! test fails without its servers when `CI` is set and is skipped otherwise. The generated workspace
 //! builds in `target/generated`, the target directory `tests/generated_build.rs` uses.
 
 mod common;
@@ -17,7 +22,7 @@ mod common;
 mod servers;
 
 use common::cli::archc;
-use servers::{free_port, Postgres, Redis};
+use servers::{free_port, Kafka, Postgres, Redis};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -53,27 +58,35 @@ impl NotesHandlers for Handlers {
 
 /// Generates the example, puts the handlers in and builds the service; the binary's path.
 fn build_notes() -> PathBuf {
-    let out = repo().join("target/generated-src/e2e-backends");
+    build_service("examples/backends.arch", "notes", HANDLERS, &[])
+}
+
+/// Generates `program` into its own directory, puts `handlers` into the service `name`
+/// and builds it with `cargo build -p NAME ARGS`; the binary's path.
+fn build_service(program: &str, name: &str, handlers: &str, args: &[&str]) -> PathBuf {
+    let out = repo().join(format!("target/generated-src/e2e-{name}"));
     let _ = std::fs::remove_dir_all(&out);
     let out_text = out.to_string_lossy().into_owned();
-    let run = archc(&["generate", "examples/backends.arch", "-o", &out_text]);
+    let run = archc(&["generate", program, "-o", &out_text]);
     assert_eq!(run.code, 0, "generate:\n{}", run.stderr);
     std::fs::copy(repo().join("Cargo.lock"), out.join("Cargo.lock")).expect("copy lock");
-    std::fs::write(out.join("services/notes/src/handlers.rs"), HANDLERS).expect("handlers");
+    let handlers_path = out.join(format!("services/{name}/src/handlers.rs"));
+    std::fs::write(handlers_path, handlers).expect("handlers");
     let target = repo().join("target/generated");
     let built = Command::new(env!("CARGO"))
         .current_dir(&out)
         .env("CARGO_TARGET_DIR", &target)
         .env_remove("RUSTFLAGS")
-        .args(["build", "-p", "notes"])
+        .args(["build", "-p", name])
+        .args(args)
         .output()
         .expect("run cargo");
     assert!(
         built.status.success(),
-        "cargo build -p notes:\n{}",
+        "cargo build -p {name}:\n{}",
         String::from_utf8_lossy(&built.stderr)
     );
-    target.join("debug/notes")
+    target.join(format!("debug/{name}"))
 }
 
 /// One running instance of the service, killed when dropped.
@@ -340,4 +353,69 @@ fn the_generated_service_runs_on_redis_and_sharded_postgres() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(said.contains("REDIS_URL"), "{said}");
+}
+
+/// Waits until `/metrics` of `port` holds every line of `lines`.
+fn metrics_show(port: u16, lines: &[&str]) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (_, _, metrics) = http(port, "GET", "/metrics", &[], None);
+        if lines.iter().all(|l| metrics.contains(l)) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{lines:?} not in: {metrics}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn the_generated_service_runs_its_kafka_queues_on_a_broker() {
+    let Some(kafka) = Kafka::start() else { return };
+    let handlers = HANDLERS
+        .replace("NotesHandlers", "LedgerHandlers")
+        .replace("`notes` service", "`ledger` service");
+    let bin = build_service(
+        "tests/fixtures/e2e/ledger.arch",
+        "ledger",
+        &handlers,
+        &["--features", "archc-runtime/kafka"],
+    );
+    let env = vec![
+        ("KAFKA_BROKERS".to_string(), kafka.brokers()),
+        ("QUEUE_LAG_EVERY_MS".to_string(), "100".to_string()),
+    ];
+    let a = start(&bin, &env);
+    let (status, _, ready) = http(a.port, "GET", "/ready", &[], None);
+    assert_eq!(status, 200, "{ready}");
+    assert!(ready.contains("note_events kafka"), "{ready}");
+
+    // An accepted note is consumed; a poisoned one goes round 1 + 2 retries, then to the
+    // dead-letter topic: the broker's figures on /metrics say so.
+    let (status, _, created) = post_note(a.port, "192.0.2.1", r#"{"author":"ada","body":"hello"}"#);
+    assert_eq!(status, 201, "{created}");
+    let (status, _, created) =
+        post_note(a.port, "192.0.2.2", r#"{"author":"eve","body":"poison"}"#);
+    assert_eq!(status, 201, "{created}");
+    metrics_show(
+        a.port,
+        &[
+            "dead_letter_depth{queue=\"note_events_dlq\"} 1\n",
+            "queue_lag_messages{queue=\"note_events\"} 0\n",
+        ],
+    );
+
+    // KAFKA_BROKERS that nothing answers: start-up stops and names the variable.
+    drop(a);
+    let out = Command::new(&bin)
+        .env("PORT", free_port().to_string())
+        .env("KAFKA_BROKERS", format!("127.0.0.1:{}", free_port()))
+        .output()
+        .expect("runs");
+    assert!(!out.status.success());
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(said.contains("KAFKA_BROKERS"), "{said}");
 }
