@@ -418,4 +418,8 @@ fn the_generated_service_runs_its_kafka_queues_on_a_broker() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(said.contains("KAFKA_BROKERS"), "{said}");
+    assert!(
+        said.contains("cannot connect") || said.contains("timed out"),
+        "the broker's absence, not a missing client: {said}"
+    );
 }

@@ -324,6 +324,19 @@ fn shop_platform_values_reach_kubernetes_redis_brokers_and_sql() {
         "FEATURES: \"archc-runtime/kafka\"",
         "image built with the kafka client",
     );
+    // The compose broker is one node: its topics have one replica, and writes need only it
+    // (topics.json keeps the cluster's replication 3 and min.insync.replicas 2).
+    let create = compose
+        .lines()
+        .find(|l| l.contains("--topic order_events "))
+        .expect("compose creates order_events");
+    has(create, "--replication-factor 1", "one replica in compose");
+    has(
+        create,
+        "min.insync.replicas=1",
+        "writes need the one replica",
+    );
+    assert!(!create.contains("min.insync.replicas=2"), "{create}");
     has(&compose, "replicas: 3", "orders min replicas");
     has(&compose, "archive_timeout=3600", "incremental backup 1h");
     let nginx = read(&infra, "nginx/nginx.conf");

@@ -592,6 +592,7 @@ async fn a_service_on_the_programs_cluster_keeps_limits_cache_and_streams_there(
         .await
         .expect("connects to the cluster");
     let described = backends.described.join("; ");
+    assert!(described.contains("limits: redis cluster"), "{described}");
     assert!(described.contains("cache: redis cluster"), "{described}");
     assert!(described.contains("events redis streams"), "{described}");
     backends

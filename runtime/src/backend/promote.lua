@@ -3,8 +3,8 @@
 -- queue's streams, lane 0 first (one stream without priority lanes); ARGV[1] now (ms),
 -- ARGV[2] the queue's highest priority (0: one stream). A message of priority p goes to
 -- lane floor(min(p, max) * top / max), top being the highest lane. Each delayed message is
--- a hash `KEYS[1]:ID` holding the entry's fields, under the queue's hash tag like every key
--- here, so on a cluster it is in the same slot. Returns the due time of the next delayed
+-- a hash `KEYS[1]:ID` holding the entry's fields; on a cluster it carries the queue's hash
+-- tag like every key here, so it is in the same slot. Returns the due time of the next delayed
 -- message, or -1 when none is left.
 local max = tonumber(ARGV[2])
 local top = #KEYS - 2
