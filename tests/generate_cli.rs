@@ -206,6 +206,31 @@ fn a_clustered_cache_makes_the_whole_programs_redis_a_cluster() {
 }
 
 #[test]
+fn a_kafka_consumer_with_replicas_is_warned_about_after_generating() {
+    let out = scratch("kafka-caveat");
+    let run = generate("tests/fixtures/e2e/ledger.arch", &out, &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "warning: service `ledger` runs up to 2 replicas and consumes the Kafka queue \
+             `note_events`"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("make `consume_audit` idempotent"),
+        "{}",
+        run.stderr
+    );
+    // Streams queues share their messages between replicas: nothing to say.
+    let out = scratch("streams-no-caveat");
+    let run = generate("examples/backends.arch", &out, &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(!run.stderr.contains("warning"), "{}", run.stderr);
+}
+
+#[test]
 fn generation_is_deterministic() {
     let a = scratch("det-a");
     let b = scratch("det-b");

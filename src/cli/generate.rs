@@ -133,6 +133,10 @@ fn run_inner(args: &GenerateArgs) -> Result<u8, String> {
         .collect();
     apply(dir, &plan, &contents)?;
     summarise(&plan, dir);
+    let mut err = std::io::stderr().lock();
+    for caveat in generate::caveats::caveats(&loaded.program) {
+        let _ = writeln!(err, "warning: {caveat}");
+    }
     Ok(0)
 }
 

@@ -6,6 +6,7 @@
 //! Every Rust or text file comes from a template in `templates/`; every JSON and TOML file
 //! is parsed back before it is returned, so a template cannot emit invalid syntax.
 
+pub mod caveats;
 pub mod infra;
 pub mod manifest;
 pub mod spec;

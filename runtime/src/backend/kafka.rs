@@ -5,8 +5,8 @@
 //! Each queue is the topic of the same name, partition 0. The client has no consumer
 //! groups, so read positions live in the process: a consumer starts at the earliest
 //! record kept and, after a restart, reads the topic again (at least once, never lost).
-//! Every instance reads every record, the others' retries included, so a service consuming
-//! a Kafka queue should run one instance (docs/generate-decisions.md, "Kafka clients").
+//! Every instance reads every record, the others' retries included, so handlers of Kafka
+//! consumers must be idempotent (docs/generate-decisions.md, "Kafka clients").
 //! Retries and delayed messages are produced again after their wait from a timer in the
 //! process, with the attempt in the `x-attempt` header; dead letters are produced to the
 //! dead-letter queue's topic with `x-dead-letter-reason`, `x-original-queue` and
