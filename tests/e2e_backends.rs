@@ -341,18 +341,23 @@ fn the_generated_service_runs_on_redis_and_sharded_postgres() {
     drop((a, b));
     let mut bad_env = env.clone();
     bad_env[0].1 = format!("redis://127.0.0.1:{}", free_port());
-    let out = Command::new(&bin)
+    let said = refused_start(&bin, &bad_env);
+    assert!(said.contains("REDIS_URL"), "{said}");
+}
+
+/// Runs `bin` with `env`, which must stop it at start-up; what it said.
+fn refused_start(bin: &Path, env: &[(String, String)]) -> String {
+    let out = Command::new(bin)
         .env("PORT", free_port().to_string())
-        .envs(bad_env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .output()
         .expect("runs");
     assert!(!out.status.success());
-    let said = format!(
+    format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(said.contains("REDIS_URL"), "{said}");
+    )
 }
 
 /// Waits until `/metrics` of `port` holds every line of `lines`.
@@ -406,17 +411,11 @@ fn the_generated_service_runs_its_kafka_queues_on_a_broker() {
 
     // KAFKA_BROKERS that nothing answers: start-up stops and names the variable.
     drop(a);
-    let out = Command::new(&bin)
-        .env("PORT", free_port().to_string())
-        .env("KAFKA_BROKERS", format!("127.0.0.1:{}", free_port()))
-        .output()
-        .expect("runs");
-    assert!(!out.status.success());
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let unanswered = [(
+        "KAFKA_BROKERS".to_string(),
+        format!("127.0.0.1:{}", free_port()),
+    )];
+    let said = refused_start(&bin, &unanswered);
     assert!(said.contains("KAFKA_BROKERS"), "{said}");
     assert!(
         said.contains("cannot connect") || said.contains("timed out"),

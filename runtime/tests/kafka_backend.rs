@@ -8,11 +8,10 @@
 mod servers;
 
 use archc_runtime::backend::kafka::KafkaBroker;
-use archc_runtime::queue::{Broker, Consumer, ConsumerConfig, HandlerError, Message, Settled};
-use archc_runtime::retry::Backoff;
+use archc_runtime::queue::{conformance, Broker, Message};
 use servers::Kafka;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 async fn within<T>(f: impl std::future::Future<Output = T>) -> T {
     tokio::time::timeout(Duration::from_secs(20), f)
@@ -44,22 +43,8 @@ async fn kafka_topics_deliver_retry_and_dead_letter() {
     assert_eq!(within(broker.lag("orders")).await.expect("lag"), 0);
 
     // A retry comes back after its delay with the attempt raised and the error kept.
-    broker
-        .retry(&d, Duration::from_millis(300), "boom")
-        .await
-        .expect("retry");
-    assert!(broker.ack(&d).await.is_err(), "settled once only");
-    let started = Instant::now();
-    let again = within(broker.receive("orders"))
-        .await
-        .expect("receive again");
-    assert!(
-        started.elapsed() >= Duration::from_millis(250),
-        "{:?}",
-        started.elapsed()
-    );
-    assert_eq!((again.id, again.attempt), (id, 2));
-    assert_eq!(again.headers["x-last-error"], "boom");
+    let again = within(conformance::a_retry_comes_back_after_its_delay(&broker, &d)).await;
+    assert_eq!(again.id, id);
 
     // A dead letter lands in the dead-letter topic with why, where from and how often.
     broker
@@ -91,31 +76,12 @@ async fn kafka_topics_deliver_retry_and_dead_letter() {
 async fn a_failing_kafka_consumer_dead_letters_after_the_declared_attempts() {
     let Some(kafka) = Kafka::start() else { return };
     let broker: Arc<dyn Broker> = Arc::new(connect(&kafka).await);
-    let config = ConsumerConfig {
-        concurrency: 1,
-        retry: archc_runtime::queue::RetrySettings {
-            attempts: 2,
-            backoff: Backoff::Fixed(Duration::from_millis(20)),
-            jitter: 0.0,
-        },
-        dead_letter: Some("jobs.dlq".into()),
-        ..ConsumerConfig::default()
-    };
-    let consumer = Consumer::new(broker.clone(), "jobs", config);
-    within(broker.publish("jobs", Message::new("work")))
-        .await
-        .expect("publish");
-    let fail = |_| async { Err(HandlerError::transient("down")) };
-    let mut settled = Vec::new();
-    for _ in 0..3 {
-        let (_, s) = within(consumer.process_one(&fail))
-            .await
-            .expect("processed");
-        settled.push(s);
-    }
-    assert!(matches!(settled[0], Settled::Retried { .. }));
-    assert!(matches!(settled[1], Settled::Retried { .. }));
-    assert_eq!(settled[2], Settled::DeadLettered);
+    within(conformance::a_failing_consumer_dead_letters(
+        broker.clone(),
+        "jobs",
+        "jobs.dlq",
+    ))
+    .await;
     let dead = within(broker.receive("jobs.dlq"))
         .await
         .expect("dead letter");

@@ -11,10 +11,7 @@ use archc_runtime::backend::redis::{ClusterConn, RedisCache, RedisConn, RedisLim
 use archc_runtime::backend::streams::RedisStreams;
 use archc_runtime::cache::RemoteCache;
 use archc_runtime::limit::{Algorithm, LimiterStore, MemoryStore, Rate, Spec};
-use archc_runtime::queue::{
-    conformance, Broker, Consumer, ConsumerConfig, HandlerError, Message, Settled,
-};
-use archc_runtime::retry::Backoff;
+use archc_runtime::queue::{conformance, Broker, Message};
 use archc_runtime::rng::XorShift64;
 use servers::{Redis, RedisCluster};
 use std::sync::Arc;
@@ -198,26 +195,12 @@ async fn streams_deliver_higher_priorities_first() {
     let broker = RedisStreams::new(connect(&redis).await).with_specs(&[spec]);
     conformance::priorities_come_first(&broker, "ranked").await;
     // A receive that waits on the empty lanes wakes for a publish to any of them.
-    let broker = Arc::new(broker);
-    let waiting = tokio::spawn({
-        let broker = broker.clone();
-        async move { broker.receive("ranked").await }
-    });
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    broker
-        .publish("ranked", Message::new("woken").with_priority(3))
-        .await
-        .expect("publish");
-    let woken = tokio::time::timeout(Duration::from_secs(5), waiting)
-        .await
-        .expect("wakes")
-        .expect("joins")
-        .expect("receives");
+    let woken =
+        conformance::a_waiting_receive_wakes_for_a_publish(Arc::new(broker), "ranked").await;
     assert_eq!(
         (woken.payload.as_slice(), woken.priority),
         (&b"woken"[..], 3)
     );
-    broker.ack(&woken).await.expect("ack");
     // One stream per lane: lane 0 is the queue's own stream; one server keeps plain names.
     assert_eq!(
         redis.cli(&["exists", "ranked", "ranked:priority:5"]).trim(),
@@ -268,30 +251,7 @@ async fn ping_answers_while_the_server_runs() {
 async fn a_failing_consumer_dead_letters_after_the_declared_attempts() {
     let Some(redis) = Redis::start() else { return };
     let broker: Arc<dyn Broker> = Arc::new(RedisStreams::new(connect(&redis).await));
-    let config = ConsumerConfig {
-        concurrency: 1,
-        retry: archc_runtime::queue::RetrySettings {
-            attempts: 2,
-            backoff: Backoff::Fixed(Duration::from_millis(20)),
-            jitter: 0.0,
-        },
-        dead_letter: Some("jobs.dlq".into()),
-        ..ConsumerConfig::default()
-    };
-    let consumer = Consumer::new(broker.clone(), "jobs", config);
-    broker
-        .publish("jobs", Message::new("work"))
-        .await
-        .expect("publish");
-    let fail = |_| async { Err(HandlerError::transient("down")) };
-    let mut settled = Vec::new();
-    for _ in 0..3 {
-        let (_, s) = consumer.process_one(&fail).await.expect("processed");
-        settled.push(s);
-    }
-    assert!(matches!(settled[0], Settled::Retried { .. }));
-    assert!(matches!(settled[1], Settled::Retried { .. }));
-    assert_eq!(settled[2], Settled::DeadLettered);
+    conformance::a_failing_consumer_dead_letters(broker, "jobs", "jobs.dlq").await;
     let dlq = redis.cli(&["XRANGE", "jobs.dlq", "-", "+"]);
     assert!(dlq.contains("\"x-attempts\":\"3\""), "{dlq}");
     assert!(dlq.contains("exhausted"), "{dlq}");
@@ -531,23 +491,9 @@ async fn streams_on_a_cluster_keep_each_queue_on_one_node() {
     conformance::max_length_refuses_publishes(&broker, "small").await;
 
     // A blocking read on its own connection wakes for a publish.
-    let broker = Arc::new(broker);
-    let waiting = tokio::spawn({
-        let broker = broker.clone();
-        async move { broker.receive("ranked").await }
-    });
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    broker
-        .publish("ranked", Message::new("woken").with_priority(3))
-        .await
-        .expect("publish");
-    let woken = tokio::time::timeout(Duration::from_secs(5), waiting)
-        .await
-        .expect("wakes")
-        .expect("joins")
-        .expect("receives");
+    let woken =
+        conformance::a_waiting_receive_wakes_for_a_publish(Arc::new(broker), "ranked").await;
     assert_eq!(woken.payload, b"woken");
-    broker.ack(&woken).await.expect("ack");
 
     // Every stream of a queue is on one node (a node answers MOVED for keys it lacks).
     let holding: Vec<String> = cluster

@@ -110,9 +110,10 @@ fn needs_redis(spec: &ServiceSpec) -> bool {
         || spec.queues.iter().any(|q| q.engine == "redis")
 }
 
-/// Whether a Redis cache layer of `spec` declares `cluster = true`: its cache then talks
-/// to REDIS_URL's nodes as a Redis Cluster.
-fn cache_on_cluster(spec: &ServiceSpec) -> bool {
+/// Whether the program's Redis is a Redis Cluster (`redis_cluster`, or a Redis cache layer
+/// of `spec` declaring `cluster = true`): everything on REDIS_URL then talks to its nodes
+/// as a cluster.
+fn redis_is_cluster(spec: &ServiceSpec) -> bool {
     spec.redis_cluster
         || spec
             .caches
@@ -195,7 +196,7 @@ impl Backends {
         out.described.clear();
         let url = var("REDIS_URL").filter(|_| needs_redis(spec));
         let streams = match &url {
-            Some(url) if cache_on_cluster(spec) => Some(on_cluster(&mut out, url).await?),
+            Some(url) if redis_is_cluster(spec) => Some(on_cluster(&mut out, url).await?),
             Some(url) => {
                 one_server(url)?;
                 let conn = redis::RedisConn::connect(url)

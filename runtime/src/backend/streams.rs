@@ -112,7 +112,6 @@ impl Keys {
 #[derive(Debug)]
 pub struct RedisStreams {
     home: Home,
-    keys: Keys,
     consumer: String,
     claim_idle: Duration,
     block: Duration,
@@ -265,12 +264,8 @@ impl RedisStreams {
     fn at(home: Home) -> Self {
         let mut rng = XorShift64::from_entropy();
         let consumer = format!("{}-{:08x}", std::process::id(), rng.next_u64() as u32);
-        let keys = Keys {
-            tagged: matches!(home, Home::Cluster(_)),
-        };
         Self {
             home,
-            keys,
             consumer,
             claim_idle: Duration::from_secs(60),
             block: Duration::from_secs(1),
@@ -322,7 +317,7 @@ impl RedisStreams {
         } else {
             u16::from(priority.min(max)) * u16::from(top) / u16::from(max)
         };
-        self.keys.lane(queue, u8::try_from(lane).unwrap_or(top))
+        self.keys().lane(queue, u8::try_from(lane).unwrap_or(top))
     }
 
     /// Every stream of `queue`, highest lane first.
@@ -330,7 +325,7 @@ impl RedisStreams {
         let (_, top) = self.lanes(queue);
         (0..=top)
             .rev()
-            .map(|lane| self.keys.lane(queue, lane))
+            .map(|lane| self.keys().lane(queue, lane))
             .collect()
     }
 
@@ -352,6 +347,13 @@ impl RedisStreams {
 
     fn shared(&self) -> KeyedConn {
         self.home.shared()
+    }
+
+    /// How this broker names a queue's keys: hash-tagged on a cluster.
+    fn keys(&self) -> Keys {
+        Keys {
+            tagged: matches!(self.home, Home::Cluster(_)),
+        }
     }
 
     /// Where the queues are, for the start-up log.
@@ -386,9 +388,9 @@ impl RedisStreams {
     async fn promote_due(&self, queue: &str) -> Result<Option<u64>, BrokerError> {
         let (max, top) = self.lanes(queue);
         let mut script = self.promote.prepare_invoke();
-        script.key(self.keys.delayed(queue));
+        script.key(self.keys().delayed(queue));
         for lane in 0..=top {
-            script.key(self.keys.lane(queue, lane));
+            script.key(self.keys().lane(queue, lane));
         }
         let next: i64 = script
             .arg(now_ms())
@@ -554,13 +556,13 @@ impl RedisStreams {
             let id = format!("{}-{nonce:016x}", now_ms());
             let due = now_ms().saturating_add(u64::try_from(delay.as_millis()).unwrap_or(u64::MAX));
             let mut hset = redis::cmd("HSET");
-            hset.arg(format!("{}:{id}", self.keys.delayed(queue)));
+            hset.arg(format!("{}:{id}", self.keys().delayed(queue)));
             for (name, value) in entry.fields() {
                 hset.arg(name).arg(value);
             }
             pipe.add_command(hset).ignore();
             pipe.cmd("ZADD")
-                .arg(self.keys.delayed(queue))
+                .arg(self.keys().delayed(queue))
                 .arg(due)
                 .arg(id)
                 .ignore();
@@ -783,7 +785,7 @@ impl Broker for RedisStreams {
                 script.key(stream);
             }
             let waiting: i64 = script
-                .key(self.keys.delayed(queue))
+                .key(self.keys().delayed(queue))
                 .arg(GROUP)
                 .invoke_async(&mut self.shared())
                 .await

@@ -1,9 +1,14 @@
 //! What every [`Broker`] must agree on, as checks the backend tests run against the
 //! in-process broker and the real servers alike (a failed check panics with what differed).
 
-use super::{Broker, BrokerError, Message};
+use super::{
+    Broker, BrokerError, Consumer, ConsumerConfig, Delivery, HandlerError, Message, RetrySettings,
+    Settled,
+};
+use crate::retry::Backoff;
 use crate::spec::QueueSpec;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// A queue for these checks: `name` on `engine`, one attempt, no dead letter, the default
 /// error routing, and `max_length`.
@@ -124,4 +129,92 @@ pub async fn priorities_come_first(broker: &dyn Broker, queue: &str) {
         ["top", "top-delayed", "mid", "mid-2", "low", "low-2"],
         "by priority, then in order"
     );
+}
+
+/// A retry of `delivery` comes back after its 300 ms delay with the same id, the attempt
+/// raised and the error kept, and the delivery itself is settled once only. Returns the
+/// redelivery, not yet settled.
+pub async fn a_retry_comes_back_after_its_delay(
+    broker: &dyn Broker,
+    delivery: &Delivery,
+) -> Delivery {
+    broker
+        .retry(delivery, Duration::from_millis(300), "boom")
+        .await
+        .expect("retry");
+    assert!(broker.ack(delivery).await.is_err(), "settled once only");
+    let started = Instant::now();
+    let again = broker
+        .receive(&delivery.queue)
+        .await
+        .expect("receive again");
+    assert!(
+        started.elapsed() >= Duration::from_millis(250),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        (again.id, again.attempt),
+        (delivery.id, delivery.attempt + 1)
+    );
+    assert_eq!(again.headers["x-last-error"], "boom");
+    again
+}
+
+/// A receive waiting on the empty `queue` wakes for a publish to it (`woken`, priority 3).
+/// Returns the delivery, acknowledged.
+pub async fn a_waiting_receive_wakes_for_a_publish(
+    broker: Arc<dyn Broker>,
+    queue: &str,
+) -> Delivery {
+    let waiting = tokio::spawn({
+        let (broker, queue) = (broker.clone(), queue.to_string());
+        async move { broker.receive(&queue).await }
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    broker
+        .publish(queue, Message::new("woken").with_priority(3))
+        .await
+        .expect("publish");
+    let woken = tokio::time::timeout(Duration::from_secs(5), waiting)
+        .await
+        .expect("wakes")
+        .expect("joins")
+        .expect("receives");
+    broker.ack(&woken).await.expect("ack");
+    woken
+}
+
+/// A consumer of `queue` declared with 2 retries 20 ms apart and `dead_letter`, whose
+/// handler always fails transiently: a message `work` published to `queue` is retried
+/// twice, then dead-lettered. The caller checks the dead-letter queue its own way.
+pub async fn a_failing_consumer_dead_letters(
+    broker: Arc<dyn Broker>,
+    queue: &str,
+    dead_letter: &str,
+) {
+    let config = ConsumerConfig {
+        concurrency: 1,
+        retry: RetrySettings {
+            attempts: 2,
+            backoff: Backoff::Fixed(Duration::from_millis(20)),
+            jitter: 0.0,
+        },
+        dead_letter: Some(dead_letter.into()),
+        ..ConsumerConfig::default()
+    };
+    let consumer = Consumer::new(broker.clone(), queue, config);
+    broker
+        .publish(queue, Message::new("work"))
+        .await
+        .expect("publish");
+    let fail = |_| async { Err(HandlerError::transient("down")) };
+    let mut settled = Vec::new();
+    for _ in 0..3 {
+        let (_, s) = consumer.process_one(&fail).await.expect("processed");
+        settled.push(s);
+    }
+    assert!(matches!(settled[0], Settled::Retried { .. }));
+    assert!(matches!(settled[1], Settled::Retried { .. }));
+    assert_eq!(settled[2], Settled::DeadLettered);
 }
