@@ -206,28 +206,33 @@ fn a_clustered_cache_makes_the_whole_programs_redis_a_cluster() {
 }
 
 #[test]
-fn a_kafka_consumer_with_replicas_is_warned_about_after_generating() {
+fn what_kafka_does_not_do_as_declared_is_warned_about_after_generating() {
     let out = scratch("kafka-caveat");
-    let run = generate("tests/fixtures/e2e/ledger.arch", &out, &[]);
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(
-        run.stderr.contains(
-            "warning: service `ledger` runs up to 2 replicas and consumes the Kafka queue \
-             `note_events`"
-        ),
-        "{}",
-        run.stderr
+    let source = fs::read_to_string("tests/fixtures/e2e/ledger.arch").expect("fixture");
+    let source = source.replacen(
+        "  dead_letter = note_events_dlq\n",
+        "  dead_letter = note_events_dlq\n  delay = 1s\n  delivery = exactly_once\n",
+        1,
     );
-    assert!(
-        run.stderr.contains("make `consume_audit` idempotent"),
-        "{}",
-        run.stderr
-    );
-    // Streams queues share their messages between replicas: nothing to say.
-    let out = scratch("streams-no-caveat");
-    let run = generate("examples/backends.arch", &out, &[]);
+    let program = out.with_extension("arch");
+    fs::write(&program, source).expect("write the program");
+    let run = generate(&program.to_string_lossy(), &out, &[]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(!run.stderr.contains("warning"), "{}", run.stderr);
+    for said in [
+        "warning: queue `note_events` is on Kafka with delay = 1s: Kafka has no delayed delivery",
+        "warning: queue `note_events` declares delivery = exactly_once",
+        "make the consumers of `note_events` idempotent",
+    ] {
+        assert!(run.stderr.contains(said), "{said}: {}", run.stderr);
+    }
+    // The ledger as it is: Kafka's consumer group shares the records between its two
+    // replicas, and Streams queues share theirs: nothing to say.
+    for example in ["tests/fixtures/e2e/ledger.arch", "examples/backends.arch"] {
+        let out = scratch("no-caveat");
+        let run = generate(example, &out, &[]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert!(!run.stderr.contains("warning"), "{example}: {}", run.stderr);
+    }
 }
 
 #[test]

@@ -2,34 +2,31 @@
 //! generate` to say after writing: limits of the runtime, not faults of the program, so
 //! they are not `archc check` diagnostics.
 
-use crate::model::{Program, QueueEngine};
+use crate::model::{Delivery, Program, QueueEngine};
 
 /// One sentence per caveat, in program order.
 pub fn caveats(program: &Program) -> Vec<String> {
     let mut out = Vec::new();
-    for service in &program.services {
-        let replicas = service.replicas.value.max;
-        if replicas < 2 {
+    for queue in &program.queues {
+        if queue.engine.value != QueueEngine::Kafka {
             continue;
         }
-        for consumer in &service.consumers {
-            let Some(queue) = consumer
-                .from
-                .as_ref()
-                .and_then(|from| program.queue(&from.name))
-            else {
-                continue;
-            };
-            if queue.engine.value != QueueEngine::Kafka {
-                continue;
-            }
+        let name = &queue.name.value;
+        if let Some(delay) = queue.delay.as_ref().filter(|d| d.value.0 > 0.0) {
             out.push(format!(
-                "service `{}` runs up to {replicas} replicas and consumes the Kafka queue `{}`: \
-                 the generated runtime's Kafka client joins no consumer group, so every replica \
-                 processes every message, and each reads the others' retries too; make \
-                 `consume_{}` idempotent, or give `{}` engine = redis or rabbitmq, whose \
-                 consumers share the messages",
-                service.name.value, queue.name.value, consumer.name.value, queue.name.value
+                "queue `{name}` is on Kafka with delay = {}: Kafka has no delayed delivery, so \
+                 the generated runtime holds each message in the publishing process until it \
+                 is due, and loses it if that process stops first; give `{name}` engine = \
+                 redis or rabbitmq, which keep delayed messages in the broker",
+                delay.value
+            ));
+        }
+        if queue.delivery.value == Delivery::ExactlyOnce {
+            out.push(format!(
+                "queue `{name}` declares delivery = exactly_once: the generated runtime's \
+                 Kafka consumers deliver at least once (they use no Kafka transactions), so a \
+                 message can be handled again after a crash or a rebalance; make the \
+                 consumers of `{name}` idempotent"
             ));
         }
     }
