@@ -72,7 +72,17 @@ async fn kafka_topics_deliver_retry_and_dead_letter() {
     assert_eq!(within(broker.lag("lagged")).await.expect("lag"), 3);
     let first = within(broker.receive("lagged")).await.expect("receive");
     assert_eq!(first.payload, b"a");
+    assert_eq!(first.headers["x-kafka-offset"], "0");
+    assert!(first.headers.contains_key("x-kafka-partition"));
     assert_eq!(within(broker.lag("lagged")).await.expect("lag"), 2);
+    // A delayed message waits in the process, and counts in the lag meanwhile.
+    let later = Message::new("d")
+        .with_key("one")
+        .with_delay(Duration::from_secs(30));
+    within(broker.publish("lagged", later))
+        .await
+        .expect("publish");
+    assert_eq!(within(broker.lag("lagged")).await.expect("lag"), 3);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,7 +4,9 @@
 //! broker needs: which record may go to a handler next (one per partition at a time, so a
 //! partition's records, and so each key's, are handled in order whatever the consumer's
 //! concurrency), and which offset the group may commit (the lowest one not yet settled,
-//! so a restart or a rebalance redelivers, never skips).
+//! so a restart or a rebalance redelivers, never skips). Each assignment of a partition is
+//! a new generation: what was handed out under an earlier one no longer counts towards the
+//! commit, since the group's commit moved on without it.
 //!
 //! Pure bookkeeping, no I/O: the broker feeds it records and settlements.
 
@@ -40,6 +42,8 @@ struct Partition {
     unsettled: BTreeMap<i64, u32>,
     /// The offset after the highest one handed out since the partition was assigned.
     next: Option<i64>,
+    /// How many times the partition was assigned to this consumer.
+    generation: u64,
 }
 
 impl Partition {
@@ -76,8 +80,9 @@ impl Partitions {
         self.buffered >= MAX_BUFFERED
     }
 
-    /// The next record whose partition has none with a handler, marked as handed out.
-    pub fn take(&mut self) -> Option<Fetched> {
+    /// The next record whose partition has none with a handler, marked as handed out,
+    /// with the generation of its partition's assignment.
+    pub fn take(&mut self) -> Option<(Fetched, u64)> {
         let after = self.last;
         let free = |(id, p): (&i32, &Partition)| (!p.busy && !p.buffered.is_empty()).then_some(*id);
         let id = match after {
@@ -99,7 +104,7 @@ impl Partitions {
                 .map_or(record.offset + 1, |n| n.max(record.offset + 1)),
         );
         self.last = Some(id);
-        Some(record)
+        Some((record, partition.generation))
     }
 
     /// The handler of `partition`'s record is done with it: the partition's next record
@@ -111,10 +116,14 @@ impl Partitions {
         }
     }
 
-    /// `offset` of `partition` is settled for good (acknowledged, or its retry or dead
-    /// letter produced). Returns the offset the group may now commit for the partition.
-    pub fn settled(&mut self, partition: i32, offset: i64) -> Option<i64> {
-        let p = self.partitions.get_mut(&partition)?;
+    /// `offset` of `partition`, handed out in `generation`, is settled for good
+    /// (acknowledged, or its retry or dead letter produced). Returns the offset the group
+    /// may now commit for the partition; nothing for a record of an earlier generation.
+    pub fn settled(&mut self, partition: i32, generation: u64, offset: i64) -> Option<i64> {
+        let p = self
+            .partitions
+            .get_mut(&partition)
+            .filter(|p| p.generation == generation)?;
         if let Some(count) = p.unsettled.get_mut(&offset) {
             *count -= 1;
             if *count == 0 {
@@ -125,10 +134,15 @@ impl Partitions {
     }
 
     /// The group gave these partitions to this consumer: their read position is the
-    /// group's committed offset now, not where this consumer was before.
+    /// group's committed offset now, not where this consumer was before, and records
+    /// still with handlers from before no longer hold the commit back (the group may
+    /// already have committed past them).
     pub fn assigned(&mut self, partitions: &[i32]) {
         for id in partitions {
-            self.partitions.entry(*id).or_default().next = None;
+            let p = self.partitions.entry(*id).or_default();
+            p.generation += 1;
+            p.unsettled.clear();
+            p.next = None;
         }
     }
 
@@ -167,7 +181,7 @@ mod tests {
     }
 
     fn taken(p: &mut Partitions) -> Option<(i32, i64)> {
-        p.take().map(|r| (r.partition, r.offset))
+        p.take().map(|(r, _)| (r.partition, r.offset))
     }
 
     #[test]
@@ -211,9 +225,9 @@ mod tests {
             p.free(0);
         }
         // Offset 0 waits for its retry to be produced; 1 and 2 are done.
-        assert_eq!(p.settled(0, 1), Some(0));
-        assert_eq!(p.settled(0, 2), Some(0));
-        assert_eq!(p.settled(0, 0), Some(3));
+        assert_eq!(p.settled(0, 0, 1), Some(0));
+        assert_eq!(p.settled(0, 0, 2), Some(0));
+        assert_eq!(p.settled(0, 0, 0), Some(3));
     }
 
     #[test]
@@ -228,13 +242,34 @@ mod tests {
         assert!(!p.full());
         p.free(0);
         assert_eq!(taken(&mut p), None);
-        // Offset 0 was with a handler during the rebalance: it still settles, and with
-        // nothing handed out since the new assignment nothing else is committable.
+        // Offset 0 was with a handler during the rebalance: it settles, but under the
+        // old generation, so it moves nothing.
         p.assigned(&[0]);
-        assert_eq!(p.settled(0, 0), None);
+        assert_eq!(p.settled(0, 0, 0), None);
         p.push(record(0, 1));
         assert_eq!(taken(&mut p), Some((0, 1)));
-        assert_eq!(p.settled(0, 1), Some(2));
+        assert_eq!(p.settled(0, 1, 1), Some(2));
+    }
+
+    #[test]
+    fn a_record_left_unsettled_before_a_reassignment_does_not_pull_the_commit_back() {
+        let mut p = Partitions::default();
+        p.assigned(&[0]);
+        p.push(record(0, 3));
+        let (_, first) = p.take().expect("offset 3");
+        p.free(0);
+        // The partition goes to another instance, which commits up to 100, and comes back.
+        p.revoked(&[0]);
+        p.assigned(&[0]);
+        p.push(record(0, 100));
+        let (_, second) = p.take().expect("offset 100");
+        assert_eq!(p.settled(0, second, 100), Some(101));
+        // Offset 3's retry is produced at last: the commit stays at 101.
+        assert_eq!(p.settled(0, first, 3), None);
+        p.push(record(0, 101));
+        p.free(0);
+        let (_, third) = p.take().expect("offset 101");
+        assert_eq!(p.settled(0, third, 101), Some(102));
     }
 
     #[test]
