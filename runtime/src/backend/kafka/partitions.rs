@@ -148,12 +148,17 @@ impl Partitions {
 
     /// The group took these partitions away: their fetched records are the new owner's to
     /// read, so they are dropped here. Records with a handler still settle.
+    ///
+    /// The revocation already ends the generation: between librdkafka's assignment and
+    /// [`Partitions::assigned`] a late settlement of the old one must not store its offset.
     pub fn revoked(&mut self, partitions: &[i32]) {
         for id in partitions {
             if let Some(p) = self.partitions.get_mut(id) {
                 self.buffered -= p.buffered.len();
                 p.buffered.clear();
                 p.next = None;
+                p.generation += 1;
+                p.unsettled.clear();
             }
         }
     }
@@ -236,7 +241,7 @@ mod tests {
         for offset in 0..3 {
             p.push(record(0, offset));
         }
-        p.take();
+        let (_, old) = p.take().expect("offset 0");
         p.revoked(&[0]);
         assert_eq!(p.buffered_in(0), 0);
         assert!(!p.full());
@@ -245,10 +250,11 @@ mod tests {
         // Offset 0 was with a handler during the rebalance: it settles, but under the
         // old generation, so it moves nothing.
         p.assigned(&[0]);
-        assert_eq!(p.settled(0, 0, 0), None);
+        assert_eq!(p.settled(0, old, 0), None);
         p.push(record(0, 1));
-        assert_eq!(taken(&mut p), Some((0, 1)));
-        assert_eq!(p.settled(0, 1, 1), Some(2));
+        let (r, new) = p.take().expect("offset 1");
+        assert_eq!((r.offset, new == old), (1, false));
+        assert_eq!(p.settled(0, new, 1), Some(2));
     }
 
     #[test]
@@ -258,13 +264,15 @@ mod tests {
         p.push(record(0, 3));
         let (_, first) = p.take().expect("offset 3");
         p.free(0);
-        // The partition goes to another instance, which commits up to 100, and comes back.
+        // The partition goes to another instance, which commits up to 100, and comes back;
+        // offset 3 settling between the revocation and the new assignment moves nothing.
         p.revoked(&[0]);
+        assert_eq!(p.settled(0, first, 3), None);
         p.assigned(&[0]);
         p.push(record(0, 100));
         let (_, second) = p.take().expect("offset 100");
         assert_eq!(p.settled(0, second, 100), Some(101));
-        // Offset 3's retry is produced at last: the commit stays at 101.
+        // A late settlement of the first generation: the commit stays at 101.
         assert_eq!(p.settled(0, first, 3), None);
         p.push(record(0, 101));
         p.free(0);

@@ -11,6 +11,9 @@ use std::time::Duration;
 
 /// The pause between tries to produce a record while the brokers cannot take it.
 const REPRODUCE_PAUSE: Duration = Duration::from_secs(1);
+/// Tries of [`Outgoing::deliver`]: each waits up to `message.timeout.ms` (10 s), so about a
+/// minute in all.
+pub const DELIVER_TRIES: u32 = 6;
 
 /// Headers that say where a delivery was read from: kept on the delivery, never produced
 /// again with a retry or a dead letter.
@@ -90,13 +93,18 @@ impl Outgoing {
 
     /// Produces the record, trying again while the brokers cannot take it (down,
     /// unreachable, busy), for records that must not be lost: due retries and delayed
-    /// messages, dead letters. Fails only on an error that trying again cannot cure: a
-    /// record too large, a topic refused.
+    /// messages, dead letters. Fails on an error that trying again cannot cure (a record
+    /// too large, a topic refused) and after [`DELIVER_TRIES`] tries, so that a missing
+    /// dead-letter topic does not hold a consumer slot for good.
     pub async fn deliver(&self, producer: &FutureProducer) -> Result<(), BrokerError> {
+        let mut tries = 0;
         loop {
+            tries += 1;
             match self.send_once(producer).await {
                 Ok(()) => return Ok(()),
-                Err(e) if permanent(&e) => return Err(backend(e)),
+                Err(e) if permanent(&e) || tries >= DELIVER_TRIES => {
+                    return Err(backend(format!("{e} (producing to `{}`)", self.topic)))
+                }
                 Err(_) => tokio::time::sleep(REPRODUCE_PAUSE).await,
             }
         }
