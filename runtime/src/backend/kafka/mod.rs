@@ -6,7 +6,7 @@
 //! `archc.QUEUE`: the group shares the topic's partitions between the instances, so each
 //! record goes to one of them, and the offsets it commits survive restarts. A key picks the
 //! partition (librdkafka's partitioner), and a partition's records go to its handlers one
-//! at a time ([`partitions`]), so records with the same key are handled in order whatever
+//! at a time (`partitions.rs`), so records with the same key are handled in order whatever
 //! the consumer's concurrency (a retry goes to the end of its partition, and after a
 //! rebalance the new owner may start while the old one finishes). The group commits an
 //! offset only when every record before it is settled: acknowledged, dead-lettered, or its
@@ -17,10 +17,9 @@
 //! Kafka has no delayed delivery. Retries and delayed publishes wait in the process and are
 //! produced when due, the attempt in the `x-attempt` header; a retry's offset stays
 //! uncommitted until then, a delayed publish is lost if the process dies first. They count
-//! in the queue's lag while they wait. Dead
-//! letters are produced to the dead-letter queue's topic with `x-dead-letter-reason`,
-//! `x-original-queue` and `x-attempts`. Priorities do not exist in Kafka (A510 refuses
-//! them). The tests run it against Tansu, a Kafka-protocol broker
+//! in the queue's lag while they wait. Dead letters are produced to the dead-letter queue's
+//! topic with `x-dead-letter-reason`, `x-original-queue` and `x-attempts`. Priorities do
+//! not exist in Kafka (A510 refuses them). The tests run it against Tansu, a Kafka-protocol broker
 //! (`runtime/tests/kafka_backend.rs`); Apache Kafka itself is not installable here.
 
 mod partitions;
