@@ -13,7 +13,10 @@
 //! dead-letter queue with the `x-dead-letter-reason`, `x-original-queue` and `x-attempts`
 //! headers. The attempt count travels in the `x-attempt` header.
 
-use crate::queue::{Broker, BrokerError, Delivery, Message, MessageId};
+use crate::queue::{
+    mark_dead_letter, take_id_and_attempt, Broker, BrokerError, Delivery, Message, MessageId,
+    ATTEMPT_HEADER, ID_HEADER,
+};
 use crate::spec::QueueSpec;
 use crate::BoxFuture;
 use lapin::acker::Acker;
@@ -233,11 +236,11 @@ impl RabbitBroker {
             headers.insert(k.as_str().into(), AMQPValue::LongString(v.as_str().into()));
         }
         headers.insert(
-            "x-message-id".into(),
+            ID_HEADER.into(),
             AMQPValue::LongString(props.id.to_string().into()),
         );
         headers.insert(
-            "x-attempt".into(),
+            ATTEMPT_HEADER.into(),
             AMQPValue::LongString(props.attempt.to_string().into()),
         );
         if let Some(key) = props.key {
@@ -367,14 +370,7 @@ impl Broker for RabbitBroker {
                         }
                     }
                 }
-                let id = headers
-                    .remove("x-message-id")
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or_else(|| self.next_id.fetch_add(1, Ordering::Relaxed));
-                let attempt = headers
-                    .remove("x-attempt")
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(1);
+                let (id, attempt) = take_id_and_attempt(&mut headers, &self.next_id);
                 let key = headers.remove("x-key");
                 // What RabbitMQ adds when a delayed message comes back is not ours to keep.
                 headers.remove("x-death");
@@ -437,9 +433,7 @@ impl Broker for RabbitBroker {
         Box::pin(async move {
             let acker = self.take(delivery)?;
             let mut headers = delivery.headers.clone();
-            headers.insert("x-dead-letter-reason".into(), reason.to_string());
-            headers.insert("x-original-queue".into(), delivery.queue.clone());
-            headers.insert("x-attempts".into(), delivery.attempt.to_string());
+            mark_dead_letter(&mut headers, &delivery.queue, delivery.attempt, reason);
             let props = Props {
                 id: delivery.id,
                 attempt: 1,

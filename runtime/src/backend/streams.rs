@@ -29,7 +29,7 @@
 //! every delivery here).
 
 use super::redis::{ClusterConn, KeyedConn, RedisConn};
-use crate::queue::{Broker, BrokerError, Delivery, Message, MessageId};
+use crate::queue::{mark_dead_letter, Broker, BrokerError, Delivery, Message, MessageId};
 use crate::rng::XorShift64;
 use crate::spec::QueueSpec;
 use crate::BoxFuture;
@@ -754,10 +754,12 @@ impl Broker for RedisStreams {
     ) -> BoxFuture<'a, Result<(), BrokerError>> {
         let mut entry = Entry::of(delivery);
         entry.attempt = 1;
-        let headers = &mut entry.headers;
-        headers.insert("x-dead-letter-reason".into(), reason.to_string());
-        headers.insert("x-original-queue".into(), delivery.queue.clone());
-        headers.insert("x-attempts".into(), delivery.attempt.to_string());
+        mark_dead_letter(
+            &mut entry.headers,
+            &delivery.queue,
+            delivery.attempt,
+            reason,
+        );
         Box::pin(async move {
             if let Home::Cluster(_) = self.home {
                 // The dead-letter queue has a slot of its own: add first, then settle. An

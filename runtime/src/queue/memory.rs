@@ -268,10 +268,12 @@ impl Broker for MemoryBroker {
         let result = self
             .take_in_flight(delivery)
             .map(|(mut inner, mut stored)| {
-                let headers = &mut stored.headers;
-                headers.insert("x-dead-letter-reason".into(), reason.to_string());
-                headers.insert("x-original-queue".into(), delivery.queue.clone());
-                headers.insert("x-attempts".into(), stored.attempt.to_string());
+                super::mark_dead_letter(
+                    &mut stored.headers,
+                    &delivery.queue,
+                    stored.attempt,
+                    reason,
+                );
                 stored.attempt = 1;
                 inner.enqueue(dead_letter, stored, Duration::ZERO);
             });

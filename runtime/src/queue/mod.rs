@@ -92,6 +92,44 @@ pub struct Delivery {
     pub headers: BTreeMap<String, String>,
 }
 
+/// The header that carries a message's id where the broker has no id of its own.
+#[cfg(feature = "server")]
+pub(crate) const ID_HEADER: &str = "x-message-id";
+/// The header that carries the attempt where the broker does not count deliveries.
+#[cfg(feature = "server")]
+pub(crate) const ATTEMPT_HEADER: &str = "x-attempt";
+
+/// Takes the id and the attempt out of a received message's headers; a message without an
+/// id (published by another client) gets the next one of `next_id`.
+#[cfg(feature = "server")]
+pub(crate) fn take_id_and_attempt(
+    headers: &mut BTreeMap<String, String>,
+    next_id: &std::sync::atomic::AtomicU64,
+) -> (MessageId, u32) {
+    let id = headers
+        .remove(ID_HEADER)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| next_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+    let attempt = headers
+        .remove(ATTEMPT_HEADER)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
+    (id, attempt)
+}
+
+/// Adds what a dead letter says of itself: why, the queue it left and after how many
+/// attempts.
+pub(crate) fn mark_dead_letter(
+    headers: &mut BTreeMap<String, String>,
+    from: &str,
+    attempts: u32,
+    reason: &str,
+) {
+    headers.insert("x-dead-letter-reason".into(), reason.to_string());
+    headers.insert("x-original-queue".into(), from.to_string());
+    headers.insert("x-attempts".into(), attempts.to_string());
+}
+
 /// A broker failure.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BrokerError {

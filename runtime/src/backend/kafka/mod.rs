@@ -26,7 +26,9 @@ mod partitions;
 mod produce;
 mod topic;
 
-use crate::queue::{Broker, BrokerError, Delivery, Message, MessageId};
+use crate::queue::{
+    mark_dead_letter, take_id_and_attempt, Broker, BrokerError, Delivery, Message, MessageId,
+};
 use crate::BoxFuture;
 use partitions::Fetched;
 use produce::{Outgoing, OFFSET_HEADER, PARTITION_HEADER};
@@ -187,14 +189,7 @@ impl KafkaBroker {
             .into_iter()
             .map(|(k, v)| (k, String::from_utf8_lossy(&v).into_owned()))
             .collect();
-        let id = headers
-            .remove("x-message-id")
-            .and_then(|v| v.parse().ok())
-            .unwrap_or_else(|| self.next_id.fetch_add(1, Ordering::Relaxed));
-        let attempt = headers
-            .remove("x-attempt")
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(1);
+        let (id, attempt) = take_id_and_attempt(&mut headers, &self.next_id);
         headers.insert(PARTITION_HEADER.to_string(), at.partition.to_string());
         headers.insert(OFFSET_HEADER.to_string(), at.offset.to_string());
         lock(&self.in_flight)
@@ -290,9 +285,7 @@ impl Broker for KafkaBroker {
             let (topic, at) = self.take(delivery)?;
             topic.free(at, false);
             let mut headers = delivery.headers.clone();
-            headers.insert("x-dead-letter-reason".into(), reason.to_string());
-            headers.insert("x-original-queue".into(), delivery.queue.clone());
-            headers.insert("x-attempts".into(), delivery.attempt.to_string());
+            mark_dead_letter(&mut headers, &delivery.queue, delivery.attempt, reason);
             let record = Outgoing::new(
                 dead_letter,
                 &delivery.payload,

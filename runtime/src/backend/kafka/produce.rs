@@ -2,7 +2,7 @@
 //! producing it until the brokers take it.
 
 use super::{backend, REQUEST_TIMEOUT};
-use crate::queue::{BrokerError, MessageId};
+use crate::queue::{BrokerError, MessageId, ATTEMPT_HEADER, ID_HEADER};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
@@ -40,8 +40,8 @@ impl Outgoing {
         attempt: u32,
     ) -> Self {
         let mut headers = BTreeMap::new();
-        headers.insert("x-message-id".to_string(), id.to_string());
-        headers.insert("x-attempt".to_string(), attempt.to_string());
+        headers.insert(ID_HEADER.to_string(), id.to_string());
+        headers.insert(ATTEMPT_HEADER.to_string(), attempt.to_string());
         Self {
             topic: topic.to_string(),
             key: key.map(str::to_string),
