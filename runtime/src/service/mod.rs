@@ -240,11 +240,14 @@ pub async fn serve(spec: ServiceSpec, handlers: Arc<dyn Handlers>) -> ExitCode {
     );
     app.start_workers();
     let shutdown = app.shutdown();
-    let router = app.router();
+    let served = app.clone();
     crate::http::server::run(
         &name,
         listener,
-        router,
+        move |request| {
+            let app = served.clone();
+            async move { app.handle(request).await }
+        },
         move || shutdown.trigger(),
         app.drain(),
     )
