@@ -47,6 +47,9 @@ struct Canary {
     weight: f64,
     sticky: bool,
     cookie: String,
+    /// The `Set-Cookie` values pinning a client to the canary and to the stable side.
+    pin_canary: Option<HeaderValue>,
+    pin_stable: Option<HeaderValue>,
 }
 
 /// Everything one route needs per request, prepared at start-up.
@@ -220,11 +223,17 @@ fn build_with(
             );
         }
         let canary = spec.canaries.iter().find(|c| c.from == r.to).and_then(|c| {
+            let cookie = format!("canary_{}", c.from);
+            let pin = |side: &str| {
+                HeaderValue::try_from(format!("{cookie}={side}; Path=/; HttpOnly")).ok()
+            };
             Some(Canary {
                 backend: *backend_index.get(c.to.as_str())?,
                 weight: c.weight.clamp(0.0, 1.0),
                 sticky: c.sticky == "cookie",
-                cookie: format!("canary_{}", c.from),
+                pin_canary: pin("canary"),
+                pin_stable: pin("stable"),
+                cookie,
             })
         });
         let breaker = r.breaker.map(|b| {

@@ -13,7 +13,7 @@ use crate::limit::{check_all, RequestInfo};
 use crate::retry::Failure;
 use crate::rng::XorShift64;
 use axum::body::Body;
-use axum::http::header::{CONNECTION, CONTENT_LENGTH, TRAILER, TRANSFER_ENCODING, UPGRADE};
+use axum::http::header::{CONNECTION, CONTENT_LENGTH, COOKIE, TRAILER, TRANSFER_ENCODING, UPGRADE};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -23,6 +23,8 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 const KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
+const X_CANARY: HeaderName = HeaderName::from_static("x-canary");
+const X_USER_ID: HeaderName = HeaderName::from_static("x-user-id");
 
 /// Largest upstream body buffered to compress or cache; larger ones stream through.
 const BUFFER_MAX: usize = 8 << 20;
@@ -68,9 +70,38 @@ fn refusal(route: &RouteState, why: SendError) -> Response {
     }
 }
 
+/// `ip` as a header value. IPv4 addresses, nearly every client's, are written by hand:
+/// `Display` goes through the formatter's padding machinery on every request.
+fn address_value(ip: std::net::IpAddr) -> Option<HeaderValue> {
+    let std::net::IpAddr::V4(v4) = ip else {
+        return HeaderValue::try_from(ip.to_string()).ok();
+    };
+    let mut text = [0u8; 15];
+    let mut len = 0;
+    for (i, octet) in v4.octets().into_iter().enumerate() {
+        if i > 0 {
+            text[len] = b'.';
+            len += 1;
+        }
+        let digits = [octet / 100, octet / 10 % 10, octet % 10];
+        let skip = if octet >= 100 {
+            0
+        } else if octet >= 10 {
+            1
+        } else {
+            2
+        };
+        for d in &digits[skip..] {
+            text[len] = b'0' + d;
+            len += 1;
+        }
+    }
+    HeaderValue::from_bytes(&text[..len]).ok()
+}
+
 fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
-        .get_all("cookie")
+        .get_all(COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
@@ -422,7 +453,7 @@ impl Gateway {
         if let Some(c) = &route.canary {
             let forced = parts
                 .headers
-                .get("x-canary")
+                .get(X_CANARY)
                 .and_then(|v| v.to_str().ok())
                 .map(|v| matches!(v, "1" | "true" | "always" | "yes"));
             let sticky = c
@@ -435,9 +466,7 @@ impl Gateway {
                 backend = c.backend;
             }
             if c.sticky && sticky.is_none() && forced.is_none() {
-                let side = if chosen { "canary" } else { "stable" };
-                set_cookie =
-                    HeaderValue::try_from(format!("{}={side}; Path=/; HttpOnly", c.cookie)).ok();
+                set_cookie = if chosen { &c.pin_canary } else { &c.pin_stable }.clone();
             }
         }
         let mut headers = HeaderMap::with_capacity(parts.headers.len() + 4);
@@ -452,7 +481,7 @@ impl Gateway {
         if let Some(id) = id.and_then(|id| HeaderValue::try_from(id).ok()) {
             headers.insert(request_id::NAME, id);
         }
-        if let Some(ip) = ip.and_then(|ip| HeaderValue::try_from(ip.to_string()).ok()) {
+        if let Some(ip) = ip.and_then(address_value) {
             headers.insert(crate::http::X_FORWARDED_FOR, ip);
         }
         if let Some(user) = identity
@@ -460,7 +489,7 @@ impl Gateway {
             .as_deref()
             .and_then(|u| HeaderValue::try_from(u).ok())
         {
-            headers.insert("x-user-id", user);
+            headers.insert(X_USER_ID, user);
         }
         let mut path_and_query = String::with_capacity(parts.uri.path().len() + query.len() + 1);
         path_and_query.push_str(parts.uri.path());
@@ -683,5 +712,28 @@ impl Gateway {
             bytes
         };
         Response::from_parts(parts, Body::from(body))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::address_value;
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+    #[test]
+    fn addresses_are_written_as_display_writes_them() {
+        let octets = [0u8, 7, 9, 10, 42, 99, 100, 199, 255];
+        for a in octets {
+            for b in octets {
+                let ip = IpAddr::V4(Ipv4Addr::new(a, b, 255 - a, b / 2));
+                let value = address_value(ip).expect("a header value");
+                assert_eq!(value.to_str().ok(), Some(ip.to_string().as_str()));
+            }
+        }
+        let v6 = IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1));
+        assert_eq!(
+            address_value(v6).as_ref().and_then(|v| v.to_str().ok()),
+            Some("2001:db8::1")
+        );
     }
 }

@@ -561,6 +561,35 @@ async fn canary_headers_force_the_canary_backend_and_versions_mark_deprecation()
     );
 }
 
+#[tokio::test]
+async fn sticky_canary_cookies_pin_a_new_client_once() {
+    let (stable, canary) = (upstream().await, upstream().await);
+    let mut s = spec(
+        vec![route("GET", "/api/users", "users")],
+        vec![backend("users", &stable), backend("users_rc", &canary)],
+    );
+    s.canaries = vec![CanarySpec {
+        from: "users".into(),
+        to: "users_rc".into(),
+        weight: 1.0,
+        sticky: "cookie".into(),
+    }];
+    let g = gateway(s).await;
+    let r = g.handle(get("/api/users")).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        header(&r, "set-cookie"),
+        "canary_users=canary; Path=/; HttpOnly"
+    );
+    let pinned = Request::get("/api/users")
+        .header("cookie", "theme=dark; canary_users=stable")
+        .body(Body::empty())
+        .unwrap();
+    let r = g.handle(pinned).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.headers().get("set-cookie").is_none(), "already pinned");
+}
+
 #[test]
 fn signed_urls_and_geo_rules_are_enforced() {
     let key = b"cdnkey";

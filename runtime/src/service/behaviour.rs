@@ -12,15 +12,15 @@ use bytes::Bytes;
 use serde_json::{json, Value};
 
 /// The table an endpoint's targets reach (through a cache, its source) and the cache.
-fn target(ctx: &Context, targets: &[TargetSpec]) -> Option<(String, Option<String>)> {
+fn target<'a>(ctx: &'a Context, targets: &'a [TargetSpec]) -> Option<(&'a str, Option<&'a str>)> {
     targets.iter().find_map(|t| match t {
-        TargetSpec::Table { id } => Some((id.clone(), None)),
+        TargetSpec::Table { id } => Some((id.as_str(), None)),
         TargetSpec::Cache { name } => ctx
             .spec()
             .caches
             .iter()
             .find(|c| &c.name == name)
-            .and_then(|c| c.source.clone().map(|s| (s, Some(name.clone())))),
+            .and_then(|c| Some((c.source.as_deref()?, Some(name.as_str())))),
         TargetSpec::Database { .. } => None,
     })
 }
@@ -74,12 +74,12 @@ fn not_implemented(e: &EndpointSpec) -> Response {
 pub(crate) async fn run(ctx: &Context, e: &EndpointSpec, req: Request) -> Response {
     if !e.writes.is_empty() {
         match target(ctx, &e.writes) {
-            Some((table, cache)) => write(ctx, e, &table, cache.as_deref(), req).await,
+            Some((table, cache)) => write(ctx, e, table, cache, req).await,
             None => not_implemented(e),
         }
     } else if !e.reads.is_empty() {
         match target(ctx, &e.reads) {
-            Some((table, cache)) => read(ctx, e, &table, cache.as_deref(), &req).await,
+            Some((table, cache)) => read(ctx, e, table, cache, &req).await,
             None => not_implemented(e),
         }
     } else if !e.calls.is_empty() {
