@@ -205,9 +205,6 @@ impl ConnUpstreams {
     }
 }
 
-/// How long a client may take to send a request's head.
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
-
 /// How long a held upstream connection may wait unused before it is closed instead of
 /// reused: under the 5 s keep-alive of Node's and uvicorn's servers, the shortest common
 /// defaults, so the gateway does not send a request on a connection the upstream is closing
@@ -543,7 +540,7 @@ async fn connection(
     });
     let served = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .header_read_timeout(crate::http::server::HEADER_READ_TIMEOUT)
         .serve_connection(TokioIo::new(stream), service)
         .with_upgrades();
     tokio::pin!(served);

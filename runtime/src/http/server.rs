@@ -38,7 +38,7 @@ pub(crate) async fn listen(name: &str, port: u16) -> Result<tokio::net::TcpListe
 }
 
 /// How long a client may take to send a request's head (slow-loris clients are closed).
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Serves `handle` on `listener` until a shutdown signal (then `on_signal` runs and the
 /// requests in flight finish), awaits `drained`, and logs how it ended.
