@@ -6,7 +6,7 @@ use super::auth::{authorize, AuthError, Identity};
 use super::edge::{accepts_gzip, gzip, worth_gzip};
 use super::error_pages::ErrorPages;
 use super::routes::{self, Match};
-use super::upstream::{hop_by_hop, Outgoing, SendError, Transport};
+use super::upstream::{Outgoing, SendError, Transport, HOP_BY_HOP};
 use super::{websocket, Gateway, RouteState};
 use crate::http::{log, request_id, respond, InFlight};
 use crate::limit::{check_all, RequestInfo};
@@ -346,12 +346,7 @@ impl Gateway {
         }
         let ip = crate::http::client_ip(&req);
         let (mut parts, body) = req.into_parts();
-        let max = if limit == 0 {
-            usize::MAX
-        } else {
-            usize::try_from(limit).unwrap_or(usize::MAX)
-        };
-        let Ok(body) = axum::body::to_bytes(body, max).await else {
+        let Some(body) = crate::http::body_within(body, limit).await else {
             return respond::too_large(limit);
         };
         let identity = match self.authenticate(route, &parts.headers, &body) {
@@ -469,11 +464,12 @@ impl Gateway {
                 set_cookie = if chosen { &c.pin_canary } else { &c.pin_stable }.clone();
             }
         }
-        let mut headers = HeaderMap::with_capacity(parts.headers.len() + 4);
-        for (name, value) in &parts.headers {
-            if !hop_by_hop(name.as_str()) {
-                headers.append(name.clone(), value.clone());
-            }
+        let wants_gzip = inner.spec.compression && accepts_gzip(&parts.headers);
+        // The request's own map, minus its hop-by-hop headers, is the forward's: copying
+        // the others into a new map would hash and clone every one of them.
+        let mut headers = std::mem::take(&mut parts.headers);
+        for name in HOP_BY_HOP {
+            headers.remove(name);
         }
         for (name, value) in &route.set_headers {
             headers.insert(name.clone(), value.clone());
@@ -532,9 +528,7 @@ impl Gateway {
             Ok(r) => r,
             Err(refusal) => return refusal,
         };
-        let gzip_ok = inner.spec.compression
-            && accepts_gzip(&parts.headers)
-            && worth_gzip(response.headers());
+        let gzip_ok = wants_gzip && worth_gzip(response.headers());
         if gzip_ok || cache_key.is_some() {
             response = self.buffered(response, gzip_ok, route, cache_key).await;
         }

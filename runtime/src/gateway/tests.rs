@@ -35,6 +35,10 @@ async fn upstream() -> String {
             "request_id": h("x-request-id"),
             "user": h("x-user-id"),
             "service": h("x-service-name"),
+            "proxy_authorization": h("proxy-authorization"),
+            "te": h("te"),
+            "kept": h("x-kept"),
+            "host": h("host"),
         }))
         .into_response()
     });
@@ -559,6 +563,32 @@ async fn canary_headers_force_the_canary_backend_and_versions_mark_deprecation()
         StatusCode::BAD_GATEWAY,
         "the canary is down"
     );
+}
+
+#[tokio::test]
+async fn hop_by_hop_headers_stop_at_the_gateway_and_the_others_go_on() {
+    let up = upstream().await;
+    let g = gateway(spec(
+        vec![route("GET", "/api/users", "users")],
+        vec![backend("users", &up)],
+    ))
+    .await;
+    let request = Request::get("/api/users")
+        .header("host", "gateway.example")
+        .header("proxy-authorization", "Basic c2VjcmV0")
+        .header("te", "trailers")
+        .header("keep-alive", "timeout=5")
+        .header("x-kept", "yes")
+        .body(Body::empty())
+        .unwrap();
+    let r = g.handle(request).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let echoed: serde_json::Value = serde_json::from_str(&body(r).await).unwrap();
+    assert_eq!(echoed["proxy_authorization"], "");
+    assert_eq!(echoed["te"], "");
+    assert_eq!(echoed["kept"], "yes");
+    let host = up.trim_start_matches("http://");
+    assert_eq!(echoed["host"], host, "the instance's own host");
 }
 
 #[tokio::test]

@@ -8,8 +8,8 @@ use super::conn::ConnUpstreams;
 use crate::balance::{Algorithm, Balancer, HealthPolicy, Probe, Upstream};
 use crate::spec::BackendSpec;
 use crate::BoxFuture;
-use axum::http::header::HOST;
-use axum::http::{HeaderMap, HeaderValue, Method, Request, Response, Uri};
+use axum::http::header::{self, HOST};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, Uri};
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
@@ -196,8 +196,8 @@ impl Backend {
             }
             Transport::Held(connections) => {
                 let path = format!("{}{}", instance.base, parts.path_and_query);
-                *request.uri_mut() = Uri::try_from(path.as_str())
-                    .map_err(|_| SendError::Connect(format!("bad path {path}")))?;
+                *request.uri_mut() = Uri::try_from(path)
+                    .map_err(|why| SendError::Connect(format!("bad path: {why}")))?;
                 connections.send(&instance.authority, request, budget).await
             }
         };
@@ -291,18 +291,15 @@ pub(crate) fn spawn_checks(backend: &Backend, client: HttpClient) -> tokio::task
 }
 
 /// Request headers that belong to one hop and are not forwarded.
-pub(crate) fn hop_by_hop(name: &str) -> bool {
-    matches!(
-        name,
-        "connection"
-            | "keep-alive"
-            | "proxy-connection"
-            | "proxy-authenticate"
-            | "proxy-authorization"
-            | "te"
-            | "trailer"
-            | "transfer-encoding"
-            | "upgrade"
-            | "host"
-    )
-}
+pub(crate) const HOP_BY_HOP: [HeaderName; 10] = [
+    header::CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    HeaderName::from_static("proxy-connection"),
+    header::PROXY_AUTHENTICATE,
+    header::PROXY_AUTHORIZATION,
+    header::TE,
+    header::TRAILER,
+    header::TRANSFER_ENCODING,
+    header::UPGRADE,
+    header::HOST,
+];

@@ -45,6 +45,20 @@ pub(crate) fn client_ip(req: &axum::http::Request<axum::body::Body>) -> Option<s
     })
 }
 
+/// The whole of a request's `body`, or `None` when it is longer than `limit` bytes (0: no
+/// limit) or breaks off.
+pub(crate) async fn body_within(body: axum::body::Body, limit: u64) -> Option<bytes::Bytes> {
+    // Most requests (every GET) have no body: nothing to collect.
+    if hyper::body::Body::is_end_stream(&body) {
+        return Some(bytes::Bytes::new());
+    }
+    let max = match limit {
+        0 => usize::MAX,
+        n => usize::try_from(n).unwrap_or(usize::MAX),
+    };
+    axum::body::to_bytes(body, max).await.ok()
+}
+
 /// The request headers the rate limits of `limiters` key on (`key = header NAME`), as
 /// [`crate::limit::RequestInfo::headers`] wants them; the others are not copied.
 pub(crate) fn limit_headers(

@@ -491,12 +491,7 @@ impl App {
             return respond::too_large(limit);
         }
         let (parts, body) = req.into_parts();
-        let max = if limit == 0 {
-            usize::MAX
-        } else {
-            usize::try_from(limit).unwrap_or(usize::MAX)
-        };
-        let Ok(body) = axum::body::to_bytes(body, max).await else {
+        let Some(body) = crate::http::body_within(body, limit).await else {
             return respond::too_large(limit);
         };
         let request = Request {
