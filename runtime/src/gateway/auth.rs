@@ -113,7 +113,7 @@ impl Scheme {
     /// True when the request carries this scheme's credential at all.
     pub fn present(&self, headers: &axum::http::HeaderMap) -> bool {
         match self.spec.kind.as_str() {
-            "jwt" => headers.contains_key("authorization"),
+            "jwt" => headers.contains_key(axum::http::header::AUTHORIZATION),
             "api_key" => headers.contains_key(self.api_key_header()),
             _ => headers.contains_key(self.signature_header()),
         }

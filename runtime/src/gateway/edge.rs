@@ -308,7 +308,7 @@ pub(crate) fn worth_gzip(response: &HeaderMap) -> bool {
                 || t.contains("javascript")
                 || t.contains("xml")
         });
-    !small && textual && !response.contains_key("content-encoding")
+    !small && textual && !response.contains_key(axum::http::header::CONTENT_ENCODING)
 }
 
 /// `body` gzip-compressed.

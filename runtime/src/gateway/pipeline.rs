@@ -6,14 +6,16 @@ use super::auth::{authorize, AuthError, Identity};
 use super::edge::{accepts_gzip, gzip, worth_gzip};
 use super::error_pages::ErrorPages;
 use super::routes::{self, Match};
-use super::upstream::{Outgoing, SendError, Transport, HOP_BY_HOP};
+use super::upstream::{Outgoing, SendError, Transport, HOPS, HOP_BY_HOP};
 use super::{websocket, Gateway, RouteState};
 use crate::http::{log, request_id, respond, InFlight};
 use crate::limit::{check_all, RequestInfo};
 use crate::retry::Failure;
 use crate::rng::XorShift64;
 use axum::body::Body;
-use axum::http::header::{CONNECTION, CONTENT_LENGTH, COOKIE, TRAILER, TRANSFER_ENCODING, UPGRADE};
+use axum::http::header::{
+    CONNECTION, CONTENT_LENGTH, COOKIE, SET_COOKIE, TRAILER, TRANSFER_ENCODING, UPGRADE,
+};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -468,7 +470,15 @@ impl Gateway {
         // The request's own map, minus its hop-by-hop headers, is the forward's: copying
         // the others into a new map would hash and clone every one of them.
         let mut headers = std::mem::take(&mut parts.headers);
-        for name in HOP_BY_HOP {
+        // One pass over the few headers a request has finds the hop-by-hop ones, where
+        // removing each of the ten names would be ten lookups.
+        let mut present = [false; HOPS];
+        for name in headers.keys() {
+            if let Some(i) = HOP_BY_HOP.iter().position(|hop| hop == name) {
+                present[i] = true;
+            }
+        }
+        for (name, _) in HOP_BY_HOP.iter().zip(present).filter(|(_, found)| *found) {
             headers.remove(name);
         }
         for (name, value) in &route.set_headers {
@@ -540,7 +550,7 @@ impl Gateway {
             }
         }
         if let Some(c) = set_cookie {
-            h.append("set-cookie", c);
+            h.append(SET_COOKIE, c);
         }
         respond::add_headers(&mut response, &rate_headers);
         response

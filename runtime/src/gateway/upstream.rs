@@ -195,7 +195,10 @@ impl Backend {
                 }
             }
             Transport::Held(connections) => {
-                let path = format!("{}{}", instance.base, parts.path_and_query);
+                let mut path =
+                    String::with_capacity(instance.base.len() + parts.path_and_query.len());
+                path.push_str(&instance.base);
+                path.push_str(parts.path_and_query);
                 *request.uri_mut() = Uri::try_from(path)
                     .map_err(|why| SendError::Connect(format!("bad path: {why}")))?;
                 connections.send(&instance.authority, request, budget).await
@@ -290,8 +293,11 @@ pub(crate) fn spawn_checks(backend: &Backend, client: HttpClient) -> tokio::task
     ))
 }
 
+/// How many [`HOP_BY_HOP`] names there are.
+pub(crate) const HOPS: usize = 10;
+
 /// Request headers that belong to one hop and are not forwarded.
-pub(crate) const HOP_BY_HOP: [HeaderName; 10] = [
+pub(crate) const HOP_BY_HOP: [HeaderName; HOPS] = [
     header::CONNECTION,
     HeaderName::from_static("keep-alive"),
     HeaderName::from_static("proxy-connection"),
