@@ -1,5 +1,7 @@
-//! The start-up and shutdown sequence services and gateways share: listen on the port,
-//! serve until Ctrl-C or SIGTERM, drain, and log each step as JSON.
+//! How a service serves HTTP: listen on the port, answer on hyper's HTTP/1 connections
+//! until Ctrl-C or SIGTERM, drain, and log each step as JSON. Also what the gateway's own
+//! server (`gateway/conn.rs`) shares with it: the access-log switch, the header read
+//! timeout and the in-flight count load shedding reads.
 
 use super::log;
 use axum::body::Body;
