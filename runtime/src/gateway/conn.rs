@@ -18,7 +18,7 @@ use futures_util::task::AtomicWaker;
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::client::conn::http1::SendRequest;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -538,9 +538,7 @@ async fn connection(
             Ok::<Response<Body>, Infallible>(response)
         }
     });
-    let served = hyper::server::conn::http1::Builder::new()
-        .timer(TokioTimer::new())
-        .header_read_timeout(crate::http::server::HEADER_READ_TIMEOUT)
+    let served = crate::http::server::http1()
         .serve_connection(TokioIo::new(stream), service)
         .with_upgrades();
     tokio::pin!(served);

@@ -528,6 +528,16 @@ async fn responses_are_cached_per_vary_header_and_large_ones_gzipped() {
     assert_eq!(header(&plain, "content-encoding"), "");
 }
 
+/// `users_rc` as the cookie-pinned canary of `users`, taking `weight` of new clients.
+fn sticky_canary(weight: f64) -> CanarySpec {
+    CanarySpec {
+        from: "users".into(),
+        to: "users_rc".into(),
+        weight,
+        sticky: "cookie".into(),
+    }
+}
+
 #[tokio::test]
 async fn canary_headers_force_the_canary_backend_and_versions_mark_deprecation() {
     let stable = upstream().await;
@@ -536,12 +546,7 @@ async fn canary_headers_force_the_canary_backend_and_versions_mark_deprecation()
         vec![route("GET", "/api/v1/users", "users")],
         vec![backend("users", &stable), backend("users_rc", &down)],
     );
-    s.canaries = vec![CanarySpec {
-        from: "users".into(),
-        to: "users_rc".into(),
-        weight: 0.0,
-        sticky: "cookie".into(),
-    }];
+    s.canaries = vec![sticky_canary(0.0)];
     s.versioning = Some(VersioningSpec {
         by: "path".into(),
         header: Some("API-Version".into()),
@@ -598,12 +603,7 @@ async fn sticky_canary_cookies_pin_a_new_client_once() {
         vec![route("GET", "/api/users", "users")],
         vec![backend("users", &stable), backend("users_rc", &canary)],
     );
-    s.canaries = vec![CanarySpec {
-        from: "users".into(),
-        to: "users_rc".into(),
-        weight: 1.0,
-        sticky: "cookie".into(),
-    }];
+    s.canaries = vec![sticky_canary(1.0)];
     let g = gateway(s).await;
     let r = g.handle(get("/api/users")).await;
     assert_eq!(r.status(), StatusCode::OK);

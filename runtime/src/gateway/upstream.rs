@@ -82,6 +82,17 @@ struct Instance {
     base: String,
 }
 
+impl Instance {
+    /// `path_and_query` under the instance's base path (built by hand: `format!` goes
+    /// through the formatter on every forward).
+    fn path(&self, path_and_query: &str) -> String {
+        let mut path = String::with_capacity(self.base.len() + path_and_query.len());
+        path.push_str(&self.base);
+        path.push_str(path_and_query);
+        path
+    }
+}
+
 /// One backend service.
 #[derive(Debug)]
 pub(crate) struct Backend {
@@ -195,11 +206,7 @@ impl Backend {
                 }
             }
             Transport::Held(connections) => {
-                let mut path =
-                    String::with_capacity(instance.base.len() + parts.path_and_query.len());
-                path.push_str(&instance.base);
-                path.push_str(parts.path_and_query);
-                *request.uri_mut() = Uri::try_from(path)
+                *request.uri_mut() = Uri::try_from(instance.path(parts.path_and_query))
                     .map_err(|why| SendError::Connect(format!("bad path: {why}")))?;
                 connections.send(&instance.authority, request, budget).await
             }
@@ -220,7 +227,7 @@ impl Backend {
     ) -> Result<axum::response::Response, SendError> {
         let pick = self.balancer.pick(client_ip).ok_or(SendError::NoHealthy)?;
         let instance = &self.instances[pick.index()];
-        let path = format!("{}{}", instance.base, handshake.path_and_query);
+        let path = instance.path(handshake.path_and_query);
         let handshake = super::websocket::Handshake {
             path_and_query: &path,
             ..handshake

@@ -1,7 +1,7 @@
 //! How a service serves HTTP: listen on the port, answer on hyper's HTTP/1 connections
 //! until Ctrl-C or SIGTERM, drain, and log each step as JSON. Also what the gateway's own
-//! server (`gateway/conn.rs`) shares with it: the access-log switch, the header read
-//! timeout and the in-flight count load shedding reads.
+//! server (`gateway/conn.rs`) shares with it: the access-log switch, the HTTP/1 settings
+//! and the in-flight count load shedding reads.
 
 use super::log;
 use axum::body::Body;
@@ -40,7 +40,17 @@ pub(crate) async fn listen(name: &str, port: u16) -> Result<tokio::net::TcpListe
 }
 
 /// How long a client may take to send a request's head (slow-loris clients are closed).
-pub(crate) const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The HTTP/1 server settings services and the gateway share: hyper's timer, so that the
+/// header read timeout holds.
+pub(crate) fn http1() -> hyper::server::conn::http1::Builder {
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
+    builder
+}
 
 /// Serves `handle` on `listener` until a shutdown signal (then `on_signal` runs and the
 /// requests in flight finish), awaits `drained`, and logs how it ended.
@@ -131,10 +141,7 @@ async fn connection<H, F>(
         let answer = handle(request);
         async move { Ok::<Response, Infallible>(answer.await) }
     });
-    let served = hyper::server::conn::http1::Builder::new()
-        .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT)
-        .serve_connection(TokioIo::new(stream), service);
+    let served = http1().serve_connection(TokioIo::new(stream), service);
     tokio::pin!(served);
     tokio::select! {
         biased;
@@ -181,12 +188,31 @@ mod tests {
         answer
     }
 
-    #[tokio::test]
-    async fn answers_with_the_peer_address_in_the_request() {
+    /// Serves `handle` on a loopback port until the returned sender is used or dropped.
+    async fn start<H, F>(
+        handle: H,
+    ) -> (
+        SocketAddr,
+        tokio::sync::oneshot::Sender<()>,
+        tokio::task::JoinHandle<()>,
+    )
+    where
+        H: Fn(Request<Body>) -> F + Clone + Send + 'static,
+        F: Future<Output = Response> + Send + 'static,
+    {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(serve_until("test", listener, handle, async move {
+            let _ = stopped.await;
+        }));
+        (addr, stop, server)
+    }
+
+    #[tokio::test]
+    async fn answers_with_the_peer_address_in_the_request() {
         let handle = |request: Request<Body>| async move {
             let peer = request
                 .extensions()
@@ -194,10 +220,7 @@ mod tests {
                 .map_or_else(|| "none".to_string(), |c| c.0.ip().to_string());
             Response::new(Body::from(format!("{} {peer}", request.uri().path())))
         };
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(serve_until("test", listener, handle, async move {
-            let _ = stopped.await;
-        }));
+        let (addr, stop, server) = start(handle).await;
         let answer = get(addr).await;
         assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
         assert!(answer.ends_with("/who 127.0.0.1"), "{answer}");
@@ -207,10 +230,6 @@ mod tests {
 
     #[tokio::test]
     async fn stopping_finishes_the_request_in_flight_and_accepts_no_more() {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
         let (entered, release) = (
             Arc::new(tokio::sync::Notify::new()),
             Arc::new(tokio::sync::Notify::new()),
@@ -224,10 +243,7 @@ mod tests {
                 Response::new(Body::from("finished"))
             }
         };
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(serve_until("test", listener, handle, async move {
-            let _ = stopped.await;
-        }));
+        let (addr, stop, server) = start(handle).await;
         let in_flight = tokio::spawn(get(addr));
         entered.notified().await;
         let _ = stop.send(());
