@@ -656,6 +656,41 @@ mod tests {
         assert_eq!(status("/later").await, 200);
     }
 
+    /// A body past the service's `body_limit` is refused with 413, whether or not the
+    /// request declares its length; one within it, or none, is served.
+    #[tokio::test]
+    async fn bodies_over_the_limit_are_413() {
+        let spec: ServiceSpec = serde_json::from_value(json!({
+            "name": "svc", "port": 0, "health_path": "/health",
+            "endpoints": [{
+                "name": "quick", "method": "POST", "path": "/quick", "reads": [],
+                "writes": [], "publishes": [], "calls": [], "timeout_ms": 0,
+                "retry": null, "breaker": null, "idempotent": false, "limits": [],
+                "critical": false
+            }],
+            "consumers": [], "jobs": [], "limits": [], "caches": [], "tables": [],
+            "upstreams": [], "shed": null, "body_limit": 64, "queues": [],
+        }))
+        .expect("a service spec");
+        let app = App::build(spec, Arc::new(Timed), Backends::embedded())
+            .await
+            .expect("builds");
+        let status = |body: Body, declared: Option<usize>| {
+            let app = app.clone();
+            async move {
+                let mut req = axum::http::Request::post("/quick");
+                if let Some(n) = declared {
+                    req = req.header("content-length", n);
+                }
+                app.handle(req.body(body).unwrap()).await.status().as_u16()
+            }
+        };
+        assert_eq!(status(Body::from(vec![b'a'; 65]), None).await, 413);
+        assert_eq!(status(Body::from(vec![b'a'; 65]), Some(65)).await, 413);
+        assert_eq!(status(Body::from(vec![b'a'; 64]), None).await, 200);
+        assert_eq!(status(Body::empty(), None).await, 200);
+    }
+
     #[test]
     fn queries_split_on_ampersands() {
         let q = query(Some("a=1&b&a=2"));
